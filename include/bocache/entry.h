@@ -1,0 +1,42 @@
+/* entry.h: the versioned binary format of a stored response. No I/O. */
+#ifndef BOCACHE_ENTRY_H
+#define BOCACHE_ENTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The first bytes of every entry: "BC" and a format version. A reader skips
+ * (treats as a miss) any version it does not know, so a later format can be
+ * rolled out while old gateways still run. */
+#define BC_ENTRY_VERSION 1
+
+typedef struct bc_entry {
+    int status;
+    int64_t created_ms; /* unix time in milliseconds when it was stored */
+    uint32_t ttl;       /* fresh lifetime in seconds */
+    uint32_t stale_ttl; /* seconds after ttl during which it may be STALE */
+    const char *head;   /* response header lines, each ending in CRLF or LF,
+                           without the blank line and without the tags header */
+    size_t head_len;
+    const char *tags; /* surrogate tags, space-separated, may be empty */
+    size_t tags_len;
+    const char *body;
+    size_t body_len;
+} bc_entry;
+
+/* Bytes bc_entry_encode needs for E. */
+size_t bc_entry_encoded_size(const bc_entry *e);
+
+/* Encodes E into OUT[0..CAP). Returns the bytes written, or 0 when CAP is
+ * too small or a field is out of range. */
+size_t bc_entry_encode(const bc_entry *e, char *out, size_t cap);
+
+/* Decodes BUF[0..LEN) into E, whose pointers then borrow from BUF. Returns 0,
+ * or -1 when BUF is not a well-formed entry of a known version (truncated,
+ * bad magic, unknown version, lengths that do not add up). */
+int bc_entry_decode(const char *buf, size_t len, bc_entry *e);
+
+/* Age in whole seconds at NOW_MS (never negative). */
+int64_t bc_entry_age(const bc_entry *e, int64_t now_ms);
+
+#endif

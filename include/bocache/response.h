@@ -1,0 +1,42 @@
+/* response.h: parser for the CGI response head a FastCGI responder sends
+ * ("Status: 200 OK", header lines, blank line). No I/O. */
+#ifndef BOCACHE_RESPONSE_H
+#define BOCACHE_RESPONSE_H
+
+#include <stddef.h>
+
+#define BC_RESPONSE_MAX_HEADERS 100
+#define BC_RESPONSE_MAX_HEAD 65536
+
+typedef struct bc_header {
+    const char *name; /* points into the parsed buffer, not NUL-terminated */
+    size_t name_len;
+    const char *value; /* leading and trailing whitespace trimmed */
+    size_t value_len;
+    const char *line; /* the whole line including its line ending */
+    size_t line_len;
+} bc_header;
+
+typedef struct bc_response_head {
+    int status; /* from Status:, else 302 when Location: is present, else 200 */
+    size_t head_len; /* bytes of the head including the blank line */
+    size_t nheaders;
+    bc_header headers[BC_RESPONSE_MAX_HEADERS];
+} bc_response_head;
+
+/* Parses the head at the start of BUF[0..LEN). Lines end in CRLF or LF.
+ * Returns 1 when a complete, valid head was parsed into OUT (pointers borrow
+ * from BUF); 0 when more bytes are needed; -1 when the head is malformed: a
+ * line without ':', an empty or invalid name, a NUL/CR/LF inside a line, a
+ * bad Status value, more than BC_RESPONSE_MAX_HEADERS lines, or no blank line
+ * within BC_RESPONSE_MAX_HEAD bytes. */
+int bc_response_parse_head(const char *buf, size_t len, bc_response_head *out);
+
+/* The first header named NAME (case-insensitive), or NULL. */
+const bc_header *bc_response_find(const bc_response_head *head,
+                                  const char *name);
+
+/* Nonzero when header H is named NAME (case-insensitive). */
+int bc_header_is(const bc_header *h, const char *name);
+
+#endif

@@ -1,0 +1,1 @@
+/* fcgi_client.c: (being written) */

@@ -1,0 +1,1 @@
+/* fcgi_record.c: (being written) */

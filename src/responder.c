@@ -1,0 +1,1 @@
+/* responder.c: (being written) */
