@@ -1,1 +1,864 @@
-/* responder.c: (being written) */
+/* responder.c: worker threads that accept FastCGI requests, serve hits from
+ * Redis and forward everything else to the backend, storing what may be
+ * stored. */
+#include "bocache/responder.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bocache/cache_control.h"
+#include "bocache/entry.h"
+#include "bocache/fcgi_client.h"
+#include "bocache/key.h"
+#include "bocache/log.h"
+#include "bocache/response.h"
+#include "bocache/store.h"
+
+/* A configuration and the number of workers still using it; the responder
+ * frees it when it is neither current nor used. */
+typedef struct cfg_ref {
+    bc_config *cfg;
+    int users;
+} cfg_ref;
+
+typedef struct worker worker;
+
+struct bc_responder {
+    pthread_mutex_t lock; /* guards cur and the users counts; taken on
+                             reload and when a worker changes config */
+    cfg_ref *cur;
+    _Atomic unsigned generation;
+    char *backend_override;
+    int listen_fd;
+    pthread_mutex_t accept_lock;
+    _Atomic int stopping;
+    bc_store_shared store_shared;
+    bc_ratelimit backend_log;
+    worker *workers;
+    int nworkers;
+};
+
+/* Per-request forwarding state, reset for every request. */
+typedef struct fill {
+    int keyed;     /* a cache key was built */
+    int storable;  /* still a candidate for the store */
+    int head_done; /* the response head was parsed and sent */
+    int bad_head;  /* the backend's head was malformed */
+    int client_gone;
+    long ttl;
+    const char *xcache;
+    const char *detail; /* Cache-Status detail, or NULL */
+    size_t head_fill;   /* bytes in w->headbuf */
+    size_t stored_head_len;
+    char tags[1024];
+    size_t tags_len;
+} fill;
+
+struct worker {
+    bc_responder *r;
+    pthread_t thread;
+    int started;
+    cfg_ref *ref;
+    unsigned generation;
+    FCGX_Request req;
+    bc_store *store;
+    bc_fcgi_client *backend;
+    char key[BC_KEY_MAX];
+    const bc_endpoint *ep;
+    fill f;
+    bc_response_head head;
+    char *headbuf; /* backend head as received, BC_RESPONSE_MAX_HEAD */
+    char *out;     /* head as sent / stored */
+    size_t out_len, out_cap;
+    char *body; /* body kept for the store */
+    size_t body_len, body_cap;
+    char *entry; /* encoded entry */
+    size_t entry_cap;
+    bc_fcgi_param *params;
+    size_t params_cap;
+};
+
+/* ---- configuration hand-over ---- */
+
+static cfg_ref *ref_acquire(bc_responder *r)
+{
+    pthread_mutex_lock(&r->lock);
+    cfg_ref *ref = r->cur;
+    ref->users++;
+    pthread_mutex_unlock(&r->lock);
+    return ref;
+}
+
+static void ref_release(bc_responder *r, cfg_ref *ref)
+{
+    pthread_mutex_lock(&r->lock);
+    int dead = --ref->users == 0 && ref != r->cur;
+    pthread_mutex_unlock(&r->lock);
+    if (dead) {
+        bc_config_free(ref->cfg);
+        free(ref);
+    }
+}
+
+const bc_config *bc_responder_config(const bc_responder *r)
+{
+    return r->cur->cfg;
+}
+
+static const char *backend_address(const worker *w)
+{
+    return w->r->backend_override ? w->r->backend_override
+                                  : w->ref->cfg->backend.address;
+}
+
+static int open_backend(worker *w)
+{
+    const bc_config *cfg = w->ref->cfg;
+    char err[256];
+    bc_fcgi_client_free(w->backend);
+    w->backend = bc_fcgi_client_new(backend_address(w),
+                                    cfg->backend.connect_timeout_ms,
+                                    cfg->backend.timeout_ms, err, sizeof err);
+    if (!w->backend) {
+        bc_log(BC_LOG_ERROR, "backend: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Moves the worker to the configuration in force, between requests. */
+static void follow_config(worker *w)
+{
+    unsigned gen = atomic_load(&w->r->generation);
+    if (gen == w->generation)
+        return;
+    cfg_ref *old = w->ref;
+    w->ref = ref_acquire(w->r);
+    w->generation = gen;
+    bc_store_reconfigure(w->store, w->ref->cfg);
+    open_backend(w);
+    ref_release(w->r, old);
+}
+
+/* ---- small output helpers ---- */
+
+static int out_reserve(worker *w, size_t more)
+{
+    if (w->out_len + more <= w->out_cap)
+        return 0;
+    size_t cap = w->out_cap ? w->out_cap : 4096;
+    while (cap < w->out_len + more)
+        cap *= 2;
+    char *p = realloc(w->out, cap);
+    if (!p)
+        return -1;
+    w->out = p;
+    w->out_cap = cap;
+    return 0;
+}
+
+static int out_add(worker *w, const char *s, size_t n)
+{
+    if (out_reserve(w, n) < 0)
+        return -1;
+    memcpy(w->out + w->out_len, s, n);
+    w->out_len += n;
+    return 0;
+}
+
+static int out_printf(worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int out_printf(worker *w, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return -1;
+    return out_add(w, buf, (size_t)n);
+}
+
+static int put(worker *w, const char *s, size_t n)
+{
+    if (n == 0 || w->f.client_gone)
+        return w->f.client_gone ? -1 : 0;
+    if (FCGX_PutStr(s, (int)n, w->req.out) != (int)n) {
+        w->f.client_gone = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* The headers bocache adds to a response, then the blank line. */
+static int add_cache_headers(worker *w, const char *xcache,
+                             const char *cache_status, long age)
+{
+    const bc_config *cfg = w->ref->cfg;
+    if (out_printf(w, "%s: %s\r\nCache-Status: bocache; %s\r\n",
+                   cfg->cache.status_header, xcache, cache_status) < 0)
+        return -1;
+    if (age >= 0 && out_printf(w, "Age: %ld\r\n", age) < 0)
+        return -1;
+    return out_add(w, "\r\n", 2);
+}
+
+/* An error page, only possible while no head has gone out. */
+static void send_error(worker *w, int status, const char *reason)
+{
+    char cs[96];
+    snprintf(cs, sizeof cs, "fwd=%s; detail=backend-%d",
+             w->f.keyed ? "miss" : "bypass", status);
+    w->out_len = 0;
+    if (out_printf(w,
+                   "Status: %d %s\r\nContent-Type: text/plain\r\n"
+                   "Cache-Control: no-store\r\n",
+                   status, reason) < 0 ||
+        add_cache_headers(w, w->f.xcache, cs, -1) < 0 ||
+        out_printf(w, "%d %s: the application did not answer properly\n",
+                   status, reason) < 0)
+        return;
+    put(w, w->out, w->out_len);
+}
+
+/* ---- request parameters ---- */
+
+static const char *param(worker *w, const char *name)
+{
+    return FCGX_GetParam(name, w->req.envp);
+}
+
+/* Looks a request header up by its HTTP name in the CGI variables. */
+static const char *header_lookup(void *ctx, const char *name)
+{
+    worker *w = ctx;
+    char var[128] = "HTTP_";
+    size_t i = 5;
+    for (; *name && i < sizeof var - 1; name++, i++)
+        var[i] = *name == '-' ? '_' : (char)toupper((unsigned char)*name);
+    if (*name)
+        return NULL;
+    var[i] = '\0';
+    /* CGI passes these two without the HTTP_ prefix. */
+    if (strcmp(var, "HTTP_CONTENT_TYPE") == 0 ||
+        strcmp(var, "HTTP_CONTENT_LENGTH") == 0)
+        return param(w, var + 5);
+    return param(w, var);
+}
+
+/* Splits the request URI into path and query without copying the path
+ * more than once. PATHBUF holds the path. */
+static void request_view(worker *w, bc_request *rq, char *pathbuf,
+                         size_t cap)
+{
+    const char *uri = param(w, "REQUEST_URI");
+    if (!uri)
+        uri = param(w, "DOCUMENT_URI");
+    if (!uri)
+        uri = param(w, "SCRIPT_NAME");
+    if (!uri)
+        uri = "/";
+    const char *q = strchr(uri, '?');
+    size_t n = q ? (size_t)(q - uri) : strlen(uri);
+    if (n >= cap)
+        n = cap - 1; /* the key builder then reports it too long */
+    memcpy(pathbuf, uri, n);
+    pathbuf[n] = '\0';
+    rq->method = param(w, "REQUEST_METHOD");
+    if (!rq->method)
+        rq->method = "GET";
+    rq->path = pathbuf;
+    rq->query = param(w, "QUERY_STRING");
+    if (!rq->query && q)
+        rq->query = q + 1;
+    rq->header = header_lookup;
+    rq->ctx = w;
+}
+
+/* ---- serving a hit ---- */
+
+static int is_head(worker *w)
+{
+    const char *m = param(w, "REQUEST_METHOD");
+    return m && strcmp(m, "HEAD") == 0;
+}
+
+/* Serves a decoded entry. Returns 0 when served. */
+static int serve_entry(worker *w, const bc_entry *e)
+{
+    long age = (long)bc_entry_age(e, bc_wall_ms());
+    if (age >= (long)e->ttl)
+        return -1; /* expired: stale serving comes with leases */
+    w->out_len = 0;
+    char cs[64];
+    snprintf(cs, sizeof cs, "hit; ttl=%ld", (long)e->ttl - age);
+    if (add_cache_headers(w, "HIT", cs, age) < 0)
+        return -1;
+    /* Three writes into libfcgi's buffer, no copy of head or body. */
+    put(w, e->head, e->head_len);
+    put(w, w->out, w->out_len);
+    if (!is_head(w))
+        put(w, e->body, e->body_len);
+    return 0;
+}
+
+/* Looks the key up; returns 1 when a hit was served, 0 for a miss, -1 when
+ * Redis is unavailable. */
+static int try_hit(worker *w)
+{
+    const char *data;
+    size_t len;
+    int rc = bc_store_get(w->store, w->key, &data, &len);
+    if (rc <= 0)
+        return rc;
+    bc_entry e;
+    if (bc_entry_decode(data, len, &e) < 0) {
+        bc_log(BC_LOG_DEBUG, "entry %s: unknown format, treated as a miss",
+               w->key);
+        return 0;
+    }
+    return serve_entry(w, &e) == 0 ? 1 : 0;
+}
+
+/* ---- forwarding ---- */
+
+static int status_listed(const bc_endpoint *ep, int status)
+{
+    for (size_t i = 0; i < ep->nstatuses; i++)
+        if (ep->statuses[i] == status)
+            return 1;
+    return 0;
+}
+
+/* Whether the key already separates responses by header NAME. */
+static int keyed_on(const worker *w, const char *name, size_t len)
+{
+    const bc_config *cfg = w->ref->cfg;
+    const bc_endpoint *ep = w->ep;
+    for (size_t i = 0; i < ep->nvary; i++)
+        if (strlen(ep->vary[i]) == len &&
+            strncasecmp(ep->vary[i], name, len) == 0)
+            return 1;
+    const char *id1 = NULL, *id2 = NULL;
+    if (ep->key_type == BC_KEYTYPE_API_KEY)
+        id1 = cfg->identity.api_key_header;
+    else if (ep->key_type == BC_KEYTYPE_PARTNER_ORIGIN) {
+        id1 = cfg->identity.partner_id_header;
+        id2 = "Origin";
+    }
+    return (id1 && strlen(id1) == len && strncasecmp(id1, name, len) == 0) ||
+           (id2 && strlen(id2) == len && strncasecmp(id2, name, len) == 0);
+}
+
+/* Checks a Vary value: "*" or a header outside the key forbids storing. */
+static int vary_ok(const worker *w, const char *v, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t s = i;
+        while (i < len && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+            i++;
+        if (i == s)
+            continue;
+        if ((i - s == 1 && v[s] == '*') || !keyed_on(w, v + s, i - s))
+            return 0;
+    }
+    return 1;
+}
+
+/* Decides from the head whether the response may be stored; sets the
+ * reason it may not. */
+static void judge_head(worker *w)
+{
+    fill *f = &w->f;
+    const bc_response_head *h = &w->head;
+    bc_cache_control cc;
+    bc_cache_control_init(&cc);
+    f->storable = 0;
+    if (!status_listed(w->ep, h->status)) {
+        f->detail = "status";
+        return;
+    }
+    for (size_t i = 0; i < h->nheaders; i++) {
+        const bc_header *hd = &h->headers[i];
+        if (bc_header_is(hd, "Set-Cookie")) {
+            f->detail = "set-cookie";
+            return;
+        }
+        if (bc_header_is(hd, "Vary") && !vary_ok(w, hd->value, hd->value_len)) {
+            f->detail = "vary";
+            return;
+        }
+        if (bc_header_is(hd, "Cache-Control"))
+            bc_cache_control_parse(&cc, hd->value, hd->value_len);
+        if (bc_header_is(hd, "Content-Length") &&
+            strtol(hd->value, NULL, 10) > w->ref->cfg->cache.max_object_size) {
+            f->detail = "too-large";
+            return;
+        }
+    }
+    if (cc.no_store || cc.private_) {
+        f->detail = cc.no_store ? "no-store" : "private";
+        return;
+    }
+    f->ttl = bc_cache_control_ttl(&cc, w->ep->ttl);
+    if (f->ttl <= 0) {
+        f->detail = "max-age-0";
+        return;
+    }
+    f->storable = 1;
+}
+
+/* Collects surrogate tags, space-separated, from the tags header value. */
+static void take_tags(fill *f, const bc_header *h)
+{
+    for (size_t i = 0; i < h->value_len; i++) {
+        char c = h->value[i] == ',' || h->value[i] == '\t' ? ' ' : h->value[i];
+        if (c == ' ' && (f->tags_len == 0 || f->tags[f->tags_len - 1] == ' '))
+            continue;
+        if (f->tags_len + 1 >= sizeof f->tags) {
+            f->storable = 0; /* more tags than we index: do not store a
+                                response some tag invalidation would miss */
+            f->detail = "too-many-tags";
+            return;
+        }
+        f->tags[f->tags_len++] = c;
+    }
+    while (f->tags_len && f->tags[f->tags_len - 1] == ' ')
+        f->tags_len--;
+}
+
+/* Sends the parsed head to the client: the backend's lines without the tags
+ * header, then ours. The same lines are what an entry stores. */
+static int send_head(worker *w)
+{
+    fill *f = &w->f;
+    const char *tags_header = w->ref->cfg->cache.tags_header;
+    w->out_len = 0;
+    for (size_t i = 0; i < w->head.nheaders; i++) {
+        const bc_header *h = &w->head.headers[i];
+        if (bc_header_is(h, tags_header)) {
+            take_tags(f, h);
+            continue;
+        }
+        if (out_add(w, h->line, h->line_len) < 0)
+            return -1;
+    }
+    f->stored_head_len = w->out_len;
+    char cs[96];
+    if (f->keyed)
+        snprintf(cs, sizeof cs, "fwd=miss%s%s", f->detail ? "; detail=" : "",
+                 f->detail ? f->detail : "");
+    else
+        snprintf(cs, sizeof cs, "fwd=bypass; detail=%s", f->detail);
+    if (add_cache_headers(w, f->xcache, cs, -1) < 0)
+        return -1;
+    return put(w, w->out, w->out_len);
+}
+
+/* Keeps body bytes for the store, giving up past max_object_size. */
+static void keep_body(worker *w, const char *data, size_t len)
+{
+    fill *f = &w->f;
+    long max = w->ref->cfg->cache.max_object_size;
+    if (!f->storable)
+        return;
+    if ((long)(w->body_len + len) > max) {
+        f->storable = 0;
+        f->detail = "too-large";
+        return;
+    }
+    if (w->body_len + len > w->body_cap) {
+        size_t cap = w->body_cap ? w->body_cap : 16384;
+        while (cap < w->body_len + len)
+            cap *= 2;
+        char *p = realloc(w->body, cap);
+        if (!p) {
+            f->storable = 0;
+            return;
+        }
+        w->body = p;
+        w->body_cap = cap;
+    }
+    memcpy(w->body + w->body_len, data, len);
+    w->body_len += len;
+}
+
+static int body_data(worker *w, const char *data, size_t len)
+{
+    keep_body(w, data, len);
+    return put(w, data, len);
+}
+
+/* Sink: accumulates the head, then streams the body. */
+static int on_stdout(void *ctx, const char *data, size_t len)
+{
+    worker *w = ctx;
+    fill *f = &w->f;
+    if (f->head_done)
+        return body_data(w, data, len);
+    size_t room = BC_RESPONSE_MAX_HEAD - f->head_fill;
+    size_t take = len < room ? len : room;
+    memcpy(w->headbuf + f->head_fill, data, take);
+    f->head_fill += take;
+    int rc = bc_response_parse_head(w->headbuf, f->head_fill, &w->head);
+    if (rc == 0 && take == len)
+        return 0;
+    if (rc <= 0) {
+        f->bad_head = 1;
+        return -1;
+    }
+    if (f->keyed && f->storable)
+        judge_head(w);
+    f->head_done = 1;
+    if (send_head(w) < 0)
+        return -1;
+    /* Body bytes that came with the head, then the rest of this chunk. */
+    size_t extra = f->head_fill - w->head.head_len;
+    if (body_data(w, w->headbuf + w->head.head_len, extra) < 0)
+        return -1;
+    return body_data(w, data + take, len - take);
+}
+
+static void on_stderr(void *ctx, const char *data, size_t len)
+{
+    (void)ctx;
+    while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+        len--;
+    if (len > 0)
+        bc_log(BC_LOG_WARN, "backend stderr: %.*s", (int)(len > 900 ? 900 : len),
+               data);
+}
+
+static int on_flush(void *ctx)
+{
+    worker *w = ctx;
+    if (!w->f.head_done || w->f.client_gone)
+        return w->f.client_gone ? -1 : 0;
+    if (FCGX_FFlush(w->req.out) < 0) {
+        w->f.client_gone = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int read_body(void *ctx, char *buf, size_t cap)
+{
+    worker *w = ctx;
+    return FCGX_GetStr(buf, (int)(cap > 65536 ? 65536 : cap), w->req.in);
+}
+
+/* Builds the parameter list from the request's environment, unchanged. */
+static size_t collect_params(worker *w)
+{
+    size_t n = 0;
+    for (char **e = w->req.envp; e && *e; e++) {
+        if (n == w->params_cap) {
+            size_t cap = w->params_cap ? w->params_cap * 2 : 64;
+            bc_fcgi_param *p = realloc(w->params, cap * sizeof *p);
+            if (!p)
+                break;
+            w->params = p;
+            w->params_cap = cap;
+        }
+        const char *eq = strchr(*e, '=');
+        size_t nl = eq ? (size_t)(eq - *e) : strlen(*e);
+        w->params[n].name = *e;
+        w->params[n].name_len = nl;
+        w->params[n].value = eq ? eq + 1 : "";
+        w->params[n].value_len = eq ? strlen(eq + 1) : 0;
+        n++;
+    }
+    return n;
+}
+
+/* Encodes the response kept in the fill as an entry; returns its size or 0. */
+static size_t encode_entry(worker *w)
+{
+    fill *f = &w->f;
+    bc_entry e = {
+        .status = w->head.status,
+        .created_ms = bc_wall_ms(),
+        .ttl = (uint32_t)f->ttl,
+        .stale_ttl = (uint32_t)w->ep->stale_ttl,
+        .head = w->out,
+        .head_len = f->stored_head_len,
+        .tags = f->tags,
+        .tags_len = f->tags_len,
+        .body = w->body,
+        .body_len = w->body_len,
+    };
+    size_t need = bc_entry_encoded_size(&e);
+    if (need > w->entry_cap) {
+        char *p = realloc(w->entry, need);
+        if (!p)
+            return 0;
+        w->entry = p;
+        w->entry_cap = need;
+    }
+    return bc_entry_encode(&e, w->entry, w->entry_cap);
+}
+
+static void log_backend_failure(worker *w, bc_backend_status st)
+{
+    if (st == BC_BACKEND_ABORTED)
+        return;
+    bc_log_limited(&w->r->backend_log, BC_LOG_ERROR, "backend %s: %s",
+                   backend_address(w), bc_fcgi_client_error(w->backend));
+}
+
+/* Forwards the request; returns the encoded entry size when the response
+ * should be stored after the request is finished, else 0. */
+static size_t forward(worker *w)
+{
+    fill *f = &w->f;
+    w->body_len = 0;
+    if (!w->backend && open_backend(w) < 0) {
+        send_error(w, 502, "Bad Gateway");
+        return 0;
+    }
+    bc_fcgi_sink sink = {on_stdout, on_stderr, on_flush, w};
+    size_t n = collect_params(w);
+    bc_backend_status st =
+        bc_fcgi_client_request(w->backend, w->params, n, read_body, w, &sink);
+    if (st == BC_BACKEND_OK && !f->head_done) {
+        /* The stream ended inside or before the head. */
+        f->bad_head = 1;
+        st = BC_BACKEND_PROTOCOL;
+    }
+    if (st != BC_BACKEND_OK) {
+        if (f->bad_head)
+            bc_log_limited(&w->r->backend_log, BC_LOG_ERROR,
+                           "backend %s: malformed or missing response head",
+                           backend_address(w));
+        else
+            log_backend_failure(w, st);
+        if (!f->head_done && st != BC_BACKEND_ABORTED)
+            send_error(w, st == BC_BACKEND_TIMEOUT ? 504 : 502,
+                       st == BC_BACKEND_TIMEOUT ? "Gateway Timeout"
+                                                : "Bad Gateway");
+        return 0;
+    }
+    if (!f->keyed || !f->storable || f->client_gone || is_head(w))
+        return 0;
+    return encode_entry(w);
+}
+
+/* ---- one request ---- */
+
+static void reset_fill(worker *w)
+{
+    memset(&w->f, 0, sizeof w->f);
+}
+
+static void handle(worker *w)
+{
+    const bc_config *cfg = w->ref->cfg;
+    fill *f = &w->f;
+    bc_request rq;
+    char path[BC_KEY_MAX];
+    reset_fill(w);
+    request_view(w, &rq, path, sizeof path);
+    bc_key_status ks = bc_key_build(cfg, &rq, &w->ep, w->key, sizeof w->key);
+    f->xcache = "BYPASS";
+    f->detail = bc_key_status_token(ks);
+    if (ks == BC_KEY_OK) {
+        int rc = try_hit(w);
+        if (rc == 1)
+            return;
+        if (rc == 0) {
+            f->keyed = 1;
+            f->storable = 1;
+            f->xcache = "MISS";
+            f->detail = NULL;
+        } else {
+            f->detail = "redis-unavailable";
+        }
+    }
+    size_t entry_len = forward(w);
+    if (entry_len == 0)
+        return;
+    /* Finish the client's response first: the store is off its path. */
+    FCGX_Finish_r(&w->req);
+    bc_store_set(w->store, w->key, w->entry, entry_len,
+                 w->f.ttl + w->ep->stale_ttl);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    bc_responder *r = w->r;
+    sigset_t set;
+    sigfillset(&set);
+    sigdelset(&set, SIGUSR1);
+    pthread_sigmask(SIG_SETMASK, &set, NULL);
+    while (!atomic_load(&r->stopping)) {
+        pthread_mutex_lock(&r->accept_lock);
+        int rc = atomic_load(&r->stopping) ? -1 : FCGX_Accept_r(&w->req);
+        pthread_mutex_unlock(&r->accept_lock);
+        if (rc < 0)
+            continue;
+        follow_config(w);
+        handle(w);
+        FCGX_Finish_r(&w->req);
+    }
+    FCGX_Free(&w->req, 1);
+    return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+static void on_wake(int sig)
+{
+    (void)sig; /* only there to interrupt accept() */
+}
+
+bc_responder *bc_responder_new(bc_config *cfg, int listen_fd,
+                               const char *backend_address, char *err,
+                               size_t errlen)
+{
+    bc_responder *r = calloc(1, sizeof *r);
+    cfg_ref *ref = calloc(1, sizeof *ref);
+    if (!r || !ref) {
+        free(r);
+        free(ref);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (!backend_address && !cfg->backend.address) {
+        free(r);
+        free(ref);
+        snprintf(err, errlen,
+                 "%s: no backend: set backend.address or give a command "
+                 "after --",
+                 cfg->file);
+        return NULL;
+    }
+    ref->cfg = cfg;
+    r->cur = ref;
+    r->listen_fd = listen_fd;
+    r->backend_override = backend_address ? strdup(backend_address) : NULL;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_mutex_init(&r->accept_lock, NULL);
+    return r;
+}
+
+static int worker_init(bc_responder *r, worker *w)
+{
+    w->r = r;
+    w->ref = ref_acquire(r);
+    w->generation = atomic_load(&r->generation);
+    w->store = bc_store_new(w->ref->cfg, &r->store_shared);
+    w->headbuf = malloc(BC_RESPONSE_MAX_HEAD);
+    if (!w->store || !w->headbuf)
+        return -1;
+    FCGX_InitRequest(&w->req, r->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+    return open_backend(w);
+}
+
+int bc_responder_start(bc_responder *r, char *err, size_t errlen)
+{
+    struct sigaction sa = {.sa_handler = on_wake};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL); /* no SA_RESTART: accept must fail */
+    FCGX_Init();
+    int n = r->cur->cfg->workers;
+    r->workers = calloc((size_t)n, sizeof *r->workers);
+    if (!r->workers) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    r->nworkers = n;
+    for (int i = 0; i < n; i++) {
+        worker *w = &r->workers[i];
+        if (worker_init(r, w) < 0) {
+            snprintf(err, errlen, "cannot set up worker %d", i);
+            return -1;
+        }
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            snprintf(err, errlen, "cannot start worker %d: %s", i,
+                     strerror(errno));
+            return -1;
+        }
+        w->started = 1;
+    }
+    return 0;
+}
+
+void bc_responder_reload(bc_responder *r, bc_config *cfg)
+{
+    cfg_ref *ref = calloc(1, sizeof *ref);
+    if (!ref) {
+        bc_log(BC_LOG_ERROR, "reload: out of memory; old configuration kept");
+        bc_config_free(cfg);
+        return;
+    }
+    ref->cfg = cfg;
+    pthread_mutex_lock(&r->lock);
+    cfg_ref *old = r->cur;
+    r->cur = ref;
+    int dead = old->users == 0;
+    pthread_mutex_unlock(&r->lock);
+    atomic_fetch_add(&r->generation, 1);
+    if (dead) {
+        bc_config_free(old->cfg);
+        free(old);
+    }
+}
+
+void bc_responder_stop(bc_responder *r)
+{
+    atomic_store(&r->stopping, 1);
+    /* A worker blocked in accept() wakes on SIGUSR1; one that was between
+     * its check and accept() misses a single signal, so keep signalling
+     * until each has left. */
+    for (int i = 0; i < r->nworkers; i++) {
+        worker *w = &r->workers[i];
+        if (!w->started)
+            continue;
+        while (pthread_tryjoin_np(w->thread, NULL) == EBUSY) {
+            pthread_kill(w->thread, SIGUSR1);
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        w->started = 0;
+    }
+}
+
+void bc_responder_free(bc_responder *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < r->nworkers; i++) {
+        worker *w = &r->workers[i];
+        bc_store_free(w->store);
+        bc_fcgi_client_free(w->backend);
+        free(w->headbuf);
+        free(w->out);
+        free(w->body);
+        free(w->entry);
+        free(w->params);
+        if (w->ref)
+            ref_release(r, w->ref);
+    }
+    free(r->workers);
+    bc_config_free(r->cur->cfg);
+    free(r->cur);
+    free(r->backend_override);
+    pthread_mutex_destroy(&r->lock);
+    pthread_mutex_destroy(&r->accept_lock);
+    free(r);
+}

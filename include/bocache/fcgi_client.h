@@ -22,6 +22,9 @@ typedef enum {
 typedef struct bc_fcgi_sink {
     int (*stdout_data)(void *ctx, const char *data, size_t len);
     void (*stderr_data)(void *ctx, const char *data, size_t len);
+    /* Called when the bytes read so far have been handed over and more must
+     * be waited for: the moment to flush to the client. May be NULL. */
+    int (*flush)(void *ctx);
     void *ctx;
 } bc_fcgi_sink;
 

@@ -28,7 +28,7 @@ void bc_store_free(bc_store *st);
  * changed. */
 void bc_store_reconfigure(bc_store *st, const bc_config *cfg);
 
-/* Looks KEY up. Returns 1 and sets *DATA/*LEN to the stored bytes (valid
+/* Looks KEY up. Returns 1 and sets *DATA and *LEN to the stored bytes (valid
  * until the next call on ST), 0 when absent, -1 when Redis is unavailable
  * (down, slow beyond redis.timeout_ms, or in backoff): the caller fails
  * open. */
