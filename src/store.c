@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,8 @@ void bc_store_reconfigure(bc_store *st, const bc_config *cfg)
  * at most once per interval for the whole process. */
 static void fault(bc_store *st, const char *what, const char *detail)
 {
+    char copy[256]; /* DETAIL may live in the context freed below */
+    snprintf(copy, sizeof copy, "%s", detail);
     disconnect(st);
     st->retry_at_ms = bc_now_ms() + st->backoff_ms;
     st->backoff_ms = st->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
@@ -85,7 +88,7 @@ static void fault(bc_store *st, const char *what, const char *detail)
     st->was_down = 1;
     bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
                    "redis %s: %s: %s; serving uncached (BYPASS) and retrying",
-                   st->cfg->redis.address, what, detail);
+                   st->cfg->redis.address, what, copy);
 }
 
 static redisContext *open_context(const bc_address *a, struct timeval tv)
@@ -167,8 +170,8 @@ static int check_reply(bc_store *st, redisReply *r, const char *what)
 {
     if (!r) {
         fault(st, what,
-              st->ctx->err == REDIS_ERR_IO && (errno == EAGAIN)
-                  ? "timed out"
+              st->ctx->err == REDIS_ERR_IO && errno == EAGAIN
+                  ? "no answer within redis.timeout_ms"
                   : st->ctx->errstr);
         return -1;
     }
