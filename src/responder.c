@@ -39,7 +39,6 @@ struct bc_responder {
     _Atomic unsigned generation;
     char *backend_override;
     int listen_fd;
-    pthread_mutex_t accept_lock;
     _Atomic int stopping;
     bc_store_shared store_shared;
     bc_ratelimit backend_log;
@@ -54,6 +53,7 @@ typedef struct fill {
     int head_done; /* the response head was parsed and sent */
     int bad_head;  /* the backend's head was malformed */
     int client_gone;
+    int cut; /* end the web server's connection without END_REQUEST */
     long ttl;
     const char *xcache;
     const char *detail; /* Cache-Status detail, or NULL */
@@ -67,6 +67,9 @@ struct worker {
     bc_responder *r;
     pthread_t thread;
     int started;
+    /* Set while the worker waits for a request; only then may stop()
+     * interrupt it, so a response being written is never cut by EINTR. */
+    _Atomic int in_accept;
     cfg_ref *ref;
     unsigned generation;
     FCGX_Request req;
@@ -646,10 +649,15 @@ static size_t forward(worker *w)
                            backend_address(w));
         else
             log_backend_failure(w, st);
-        if (!f->head_done && st != BC_BACKEND_ABORTED)
+        if (!f->head_done && (st != BC_BACKEND_ABORTED || f->bad_head))
             send_error(w, st == BC_BACKEND_TIMEOUT ? 504 : 502,
                        st == BC_BACKEND_TIMEOUT ? "Gateway Timeout"
                                                 : "Bad Gateway");
+        /* Past the head the only honest signal left is to cut the stream:
+         * the web server then sees a truncated response, not a complete
+         * short one. */
+        if (f->head_done && !f->client_gone)
+            f->cut = 1;
         return 0;
     }
     if (!f->keyed || !f->storable || f->client_gone || is_head(w))
@@ -706,14 +714,20 @@ static void *worker_main(void *arg)
     sigdelset(&set, SIGUSR1);
     pthread_sigmask(SIG_SETMASK, &set, NULL);
     while (!atomic_load(&r->stopping)) {
-        pthread_mutex_lock(&r->accept_lock);
+        /* No lock around accept: Linux hands each connection to one
+         * thread, and a lock would be held while a worker waits for the
+         * next request on a kept-alive web server connection. */
+        atomic_store(&w->in_accept, 1);
         int rc = atomic_load(&r->stopping) ? -1 : FCGX_Accept_r(&w->req);
-        pthread_mutex_unlock(&r->accept_lock);
+        atomic_store(&w->in_accept, 0);
         if (rc < 0)
             continue;
         follow_config(w);
         handle(w);
-        FCGX_Finish_r(&w->req);
+        if (w->f.cut)
+            FCGX_Free(&w->req, 1);
+        else
+            FCGX_Finish_r(&w->req);
     }
     FCGX_Free(&w->req, 1);
     return NULL;
@@ -752,7 +766,6 @@ bc_responder *bc_responder_new(bc_config *cfg, int listen_fd,
     r->listen_fd = listen_fd;
     r->backend_override = backend_address ? strdup(backend_address) : NULL;
     pthread_mutex_init(&r->lock, NULL);
-    pthread_mutex_init(&r->accept_lock, NULL);
     return r;
 }
 
@@ -822,19 +835,26 @@ void bc_responder_reload(bc_responder *r, bc_config *cfg)
 void bc_responder_stop(bc_responder *r)
 {
     atomic_store(&r->stopping, 1);
-    /* A worker blocked in accept() wakes on SIGUSR1; one that was between
+    /* A worker waiting in accept() wakes on SIGUSR1; one that was between
      * its check and accept() misses a single signal, so keep signalling
-     * until each has left. */
-    for (int i = 0; i < r->nworkers; i++) {
-        worker *w = &r->workers[i];
-        if (!w->started)
-            continue;
-        while (pthread_tryjoin_np(w->thread, NULL) == EBUSY) {
-            pthread_kill(w->thread, SIGUSR1);
-            struct timespec ts = {0, 20 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+     * until each has left. Workers busy with a request finish it first. */
+    for (int left = r->nworkers; left > 0;) {
+        left = 0;
+        for (int i = 0; i < r->nworkers; i++) {
+            worker *w = &r->workers[i];
+            if (!w->started)
+                continue;
+            if (pthread_tryjoin_np(w->thread, NULL) == 0) {
+                w->started = 0;
+                continue;
+            }
+            if (atomic_load(&w->in_accept))
+                pthread_kill(w->thread, SIGUSR1);
+            left++;
         }
-        w->started = 0;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        if (left > 0)
+            nanosleep(&ts, NULL);
     }
 }
 
@@ -859,6 +879,5 @@ void bc_responder_free(bc_responder *r)
     free(r->cur);
     free(r->backend_override);
     pthread_mutex_destroy(&r->lock);
-    pthread_mutex_destroy(&r->accept_lock);
     free(r);
 }

@@ -1,0 +1,428 @@
+/* test_backend.c: a counting libfcgi application that the integration tests
+ * put behind bocache; its answer is steered by the request's query string.
+ *
+ * Usage: test_backend [-l ADDR] [-n THREADS]
+ *
+ * Without -l it accepts on fd 0 (the spawn-fcgi convention); ADDR is
+ * "unix:/path" or "host:port". Every request except the control paths
+ * /__count and /__reset increments a call counter and is answered with
+ *
+ *   call=<n> method=<m> uri=<REQUEST_URI> key=<X-Api-Key> partner=<...>
+ *   origin=<...>    (one line)
+ *
+ * followed by the request body, so a test can tell a hit (old call number)
+ * from a miss. Query parameters change the answer: status=N, cc=VALUE
+ * (Cache-Control, percent-decoded), cookie=1, size=N, sleep_ms=N, tags=a,b,
+ * vary=VALUE, etag=V, lm=DATE, stderr=1, garbage=1, nohead=1, drop=1,
+ * drip_ms=N; see handle() for what each does. */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_THREADS 16
+#define MAX_THREADS 256
+#define PARAM_MAX 1024
+#define CHUNK 65536
+
+static atomic_ulong calls;
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+static int listen_fd;
+
+/* What the query string asks for. Strings are decoded copies. */
+struct tweaks {
+    int status;
+    char cc[PARAM_MAX];
+    int cookie;
+    long size;
+    long sleep_ms;
+    char tags[PARAM_MAX];
+    char vary[PARAM_MAX];
+    char etag[PARAM_MAX];
+    char lm[PARAM_MAX];
+    int err_line;
+    int garbage;
+    int nohead;
+    int drop;
+    long drip_ms;
+};
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes IN[0..LEN) into OUT (always terminated, truncated to
+ * CAP - 1 bytes); '+' stands for a space as in forms. */
+static void decode(char *out, size_t cap, const char *in, size_t len)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len && o + 1 < cap; i++) {
+        if (in[i] == '%' && i + 2 < len && hexval(in[i + 1]) >= 0 &&
+            hexval(in[i + 2]) >= 0) {
+            out[o++] = (char)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
+            i += 2;
+        } else if (in[i] == '+') {
+            out[o++] = ' ';
+        } else {
+            out[o++] = in[i];
+        }
+    }
+    out[o] = '\0';
+}
+
+static long to_long(const char *s)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s)
+        return 0;
+    return v;
+}
+
+static void parse_query(const char *qs, struct tweaks *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->status = 200;
+    t->size = -1;
+    if (qs == NULL)
+        return;
+    while (*qs != '\0') {
+        const char *amp = strchr(qs, '&');
+        size_t len = amp != NULL ? (size_t)(amp - qs) : strlen(qs);
+        const char *eq = memchr(qs, '=', len);
+        char name[64], value[PARAM_MAX];
+
+        if (eq != NULL) {
+            decode(name, sizeof(name), qs, (size_t)(eq - qs));
+            decode(value, sizeof(value), eq + 1, len - (size_t)(eq - qs) - 1);
+        } else {
+            decode(name, sizeof(name), qs, len);
+            value[0] = '\0';
+        }
+        if (strcmp(name, "status") == 0)
+            t->status = (int)to_long(value);
+        else if (strcmp(name, "cc") == 0)
+            snprintf(t->cc, sizeof(t->cc), "%s", value);
+        else if (strcmp(name, "cookie") == 0)
+            t->cookie = to_long(value) != 0;
+        else if (strcmp(name, "size") == 0)
+            t->size = to_long(value);
+        else if (strcmp(name, "sleep_ms") == 0)
+            t->sleep_ms = to_long(value);
+        else if (strcmp(name, "tags") == 0)
+            snprintf(t->tags, sizeof(t->tags), "%s", value);
+        else if (strcmp(name, "vary") == 0)
+            snprintf(t->vary, sizeof(t->vary), "%s", value);
+        else if (strcmp(name, "etag") == 0)
+            snprintf(t->etag, sizeof(t->etag), "%s", value);
+        else if (strcmp(name, "lm") == 0)
+            snprintf(t->lm, sizeof(t->lm), "%s", value);
+        else if (strcmp(name, "stderr") == 0)
+            t->err_line = to_long(value) != 0;
+        else if (strcmp(name, "garbage") == 0)
+            t->garbage = to_long(value) != 0;
+        else if (strcmp(name, "nohead") == 0)
+            t->nohead = to_long(value) != 0;
+        else if (strcmp(name, "drop") == 0)
+            t->drop = to_long(value) != 0;
+        else if (strcmp(name, "drip_ms") == 0)
+            t->drip_ms = to_long(value);
+        qs += len;
+        if (*qs == '&')
+            qs++;
+    }
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts;
+
+    if (ms <= 0)
+        return;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Status";
+    }
+}
+
+static const char *param_or_dash(FCGX_Request *r, const char *name)
+{
+    const char *v = FCGX_GetParam(name, r->envp);
+
+    return v != NULL && *v != '\0' ? v : "-";
+}
+
+/* Reads CONTENT_LENGTH bytes of request body; the caller frees. */
+static char *read_body(FCGX_Request *r, size_t *len)
+{
+    const char *cl = FCGX_GetParam("CONTENT_LENGTH", r->envp);
+    long want = cl != NULL ? to_long(cl) : 0;
+    char *buf;
+    int got;
+
+    *len = 0;
+    if (want <= 0 || want > INT_MAX)
+        return NULL;
+    buf = malloc((size_t)want);
+    if (buf == NULL)
+        return NULL;
+    got = FCGX_GetStr(buf, (int)want, r->in);
+    *len = got > 0 ? (size_t)got : 0;
+    return buf;
+}
+
+/* Writes N bytes of 'x', flushing and pausing between pieces when
+ * DRIP_MS asks the body to arrive slowly. */
+static void pad(FCGX_Request *r, long n, long drip_ms)
+{
+    char piece[CHUNK];
+
+    memset(piece, 'x', sizeof(piece));
+    while (n > 0) {
+        int k = n > CHUNK ? CHUNK : (int)n;
+
+        if (FCGX_PutStr(piece, k, r->out) != k)
+            return;
+        n -= k;
+        if (drip_ms > 0 && n > 0) {
+            FCGX_FFlush(r->out);
+            sleep_ms(drip_ms);
+        }
+    }
+}
+
+static void control(FCGX_Request *r, const char *path)
+{
+    unsigned long n;
+
+    if (strcmp(path, "/__reset") == 0)
+        atomic_store(&calls, 0);
+    n = atomic_load(&calls);
+    FCGX_FPrintF(r->out,
+                 "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n%lu", n);
+}
+
+static void handle(FCGX_Request *r)
+{
+    const char *uri = param_or_dash(r, "REQUEST_URI");
+    const char *method = param_or_dash(r, "REQUEST_METHOD");
+    const char *qs = FCGX_GetParam("QUERY_STRING", r->envp);
+    char path[PARAM_MAX], line[4 * PARAM_MAX];
+    struct tweaks t;
+    unsigned long n;
+    size_t body_len, path_len;
+    char *body;
+    int line_len;
+
+    path_len = strcspn(uri, "?");
+    snprintf(path, sizeof(path), "%.*s", (int)path_len, uri);
+    if (strcmp(path, "/__count") == 0 || strcmp(path, "/__reset") == 0) {
+        control(r, path);
+        return;
+    }
+    n = atomic_fetch_add(&calls, 1) + 1;
+    parse_query(qs, &t);
+    body = read_body(r, &body_len);
+    sleep_ms(t.sleep_ms);
+
+    if (t.err_line)
+        FCGX_FPrintF(r->err, "test_backend: stderr line for call %lu\n", n);
+    if (t.nohead) {
+        free(body);
+        return;
+    }
+    if (t.garbage) {
+        FCGX_PutS("this is not a header\r\n\r\nbody\n", r->out);
+        free(body);
+        return;
+    }
+
+    FCGX_FPrintF(r->out, "Status: %d %s\r\nContent-Type: text/plain\r\n",
+                 t.status, reason(t.status));
+    if (t.cc[0] != '\0')
+        FCGX_FPrintF(r->out, "Cache-Control: %s\r\n", t.cc);
+    if (t.cookie)
+        FCGX_FPrintF(r->out, "Set-Cookie: session=s%lu; Path=/\r\n", n);
+    if (t.tags[0] != '\0')
+        FCGX_FPrintF(r->out, "X-Cache-Tags: %s\r\n", t.tags);
+    if (t.vary[0] != '\0')
+        FCGX_FPrintF(r->out, "Vary: %s\r\n", t.vary);
+    if (t.etag[0] != '\0')
+        FCGX_FPrintF(r->out, "ETag: %s\r\n", t.etag);
+    if (t.lm[0] != '\0')
+        FCGX_FPrintF(r->out, "Last-Modified: %s\r\n", t.lm);
+    FCGX_PutS("X-Backend: test_backend\r\n\r\n", r->out);
+
+    line_len = snprintf(
+        line, sizeof(line),
+        "call=%lu method=%s uri=%s key=%s partner=%s origin=%s\n", n, method,
+        uri, param_or_dash(r, "HTTP_X_API_KEY"),
+        param_or_dash(r, "HTTP_X_PARTNER_ID"), param_or_dash(r, "HTTP_ORIGIN"));
+    if (line_len < 0 || (size_t)line_len >= sizeof(line))
+        line_len = (int)strlen(line);
+    FCGX_PutStr(line, line_len, r->out);
+    if (body_len > 0)
+        FCGX_PutStr(body, (int)body_len, r->out);
+    free(body);
+
+    if (t.drop) {
+        /* A crash mid-response: the stream ends without END_REQUEST. */
+        FCGX_FFlush(r->out);
+        shutdown(r->ipcFd, SHUT_RDWR);
+        return;
+    }
+    if (t.size > (long)body_len)
+        pad(r, t.size - (long)body_len, t.drip_ms);
+}
+
+static void *worker(void *arg)
+{
+    FCGX_Request req;
+
+    (void)arg;
+    if (FCGX_InitRequest(&req, listen_fd, 0) != 0)
+        return NULL;
+    for (;;) {
+        int rc;
+
+        /* Accepting a new connection is serialised as in libfcgi's
+         * threaded.c. A connection the client kept alive (ipcFd still open
+         * after FCGX_Finish_r) is read without the lock: waiting on it while
+         * holding the lock would stall every other thread. */
+        if (req.ipcFd < 0) {
+            pthread_mutex_lock(&accept_lock);
+            rc = FCGX_Accept_r(&req);
+            pthread_mutex_unlock(&accept_lock);
+        } else {
+            rc = FCGX_Accept_r(&req);
+        }
+        if (rc < 0)
+            break;
+        handle(&req);
+        FCGX_Finish_r(&req);
+    }
+    return NULL;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: test_backend [-l unix:/path|host:port] "
+                    "[-n THREADS]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *addr = NULL, *unix_path = NULL;
+    pthread_t threads[MAX_THREADS];
+    int nthreads = DEFAULT_THREADS, opt, sig;
+    sigset_t set;
+
+    while ((opt = getopt(argc, argv, "l:n:")) != -1) {
+        switch (opt) {
+        case 'l':
+            addr = optarg;
+            break;
+        case 'n':
+            nthreads = (int)to_long(optarg);
+            if (nthreads < 1 || nthreads > MAX_THREADS)
+                usage();
+            break;
+        default:
+            usage();
+        }
+    }
+    if (optind != argc)
+        usage();
+
+    if (FCGX_Init() != 0) {
+        fprintf(stderr, "test_backend: FCGX_Init failed\n");
+        return 1;
+    }
+    listen_fd = 0;
+    if (addr != NULL) {
+        char bind_addr[PARAM_MAX];
+
+        if (strncmp(addr, "unix:", 5) == 0) {
+            unix_path = addr + 5;
+            unlink(unix_path);
+            snprintf(bind_addr, sizeof(bind_addr), "%s", unix_path);
+        } else if (strchr(addr, ':') != NULL) {
+            /* libfcgi binds every address for ":port". */
+            snprintf(bind_addr, sizeof(bind_addr), "%s", addr);
+        } else {
+            fprintf(stderr, "test_backend: bad address '%s'\n", addr);
+            return 2;
+        }
+        listen_fd = FCGX_OpenSocket(bind_addr, 128);
+        if (listen_fd < 0) {
+            fprintf(stderr, "test_backend: cannot listen on '%s'\n", addr);
+            return 1;
+        }
+    }
+
+    /* The workers never see SIGTERM/SIGINT: main waits for them below and
+     * exits, which ends the threads blocked in accept. */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    for (int i = 0; i < nthreads; i++) {
+        if (pthread_create(&threads[i], NULL, worker, NULL) != 0) {
+            fprintf(stderr, "test_backend: pthread_create failed\n");
+            return 1;
+        }
+    }
+    sigwait(&set, &sig);
+    if (unix_path != NULL)
+        unlink(unix_path);
+    return 0;
+}
