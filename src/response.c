@@ -160,3 +160,33 @@ const bc_header *bc_response_find(const bc_response_head *head,
             return &head->headers[i];
     return NULL;
 }
+
+int bc_response_find_line(const char *head, size_t len, const char *name,
+                          const char **value, size_t *value_len)
+{
+    const char *p = head, *end = head + len;
+
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *le = eol != NULL ? eol : end, *colon, *v, *ve;
+
+        if (le > p && le[-1] == '\r')
+            le--;
+        colon = memchr(p, ':', (size_t)(le - p));
+        if (colon != NULL && equal_ci(p, (size_t)(colon - p), name)) {
+            v = colon + 1;
+            ve = le;
+            while (v < ve && is_ows(*v))
+                v++;
+            while (ve > v && is_ows(ve[-1]))
+                ve--;
+            *value = v;
+            *value_len = (size_t)(ve - v);
+            return 1;
+        }
+        if (eol == NULL)
+            break;
+        p = eol + 1;
+    }
+    return 0;
+}

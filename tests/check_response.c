@@ -298,6 +298,64 @@ START_TEST(test_find)
 }
 END_TEST
 
+/* bc_response_find_line on the exact-size heap copy of S. */
+static int find_line(const char *s, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(s), vlen = 0;
+    char *buf = malloc(n ? n : 1);
+    const char *v = NULL;
+    int r;
+
+    ck_assert_ptr_nonnull(buf);
+    memcpy(buf, s, n);
+    r = bc_response_find_line(buf, n, name, &v, &vlen);
+    out[0] = '\0';
+    if (r) {
+        ck_assert(v >= buf && v + vlen <= buf + n);
+        ck_assert_uint_lt(vlen, cap);
+        memcpy(out, v, vlen);
+        out[vlen] = '\0';
+    }
+    free(buf);
+    return r;
+}
+
+START_TEST(test_find_line)
+{
+    const char *h = "Status: 200 OK\r\nContent-Type:  text/plain \r\n"
+                    "ETag: \"a\"\nX-Empty:\r\netag: \"second\"\r\n"
+                    "Last-Modified:\tSun, 06 Nov 1994 08:49:37 GMT\t\r\n";
+    char v[128];
+
+    ck_assert_int_eq(find_line(h, "content-type", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "text/plain");
+    ck_assert_int_eq(find_line(h, "ETAG", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "\"a\""); /* the first of two */
+    ck_assert_int_eq(find_line(h, "status", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "200 OK");
+    ck_assert_int_eq(find_line(h, "X-Empty", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "");
+    ck_assert_int_eq(find_line(h, "Last-Modified", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "Sun, 06 Nov 1994 08:49:37 GMT");
+    ck_assert_int_eq(find_line(h, "Content", v, sizeof(v)), 0);
+    ck_assert_int_eq(find_line(h, "Content-Type-X", v, sizeof(v)), 0);
+    ck_assert_int_eq(find_line(h, "Vary", v, sizeof(v)), 0);
+    ck_assert_int_eq(find_line(h, "", v, sizeof(v)), 0);
+    /* The name is what comes before the first colon only. */
+    ck_assert_int_eq(find_line(h, "Status: 200 OK", v, sizeof(v)), 0);
+    /* A last line without its ending, a line without a colon. */
+    ck_assert_int_eq(find_line("junk\nA: 1\r\nB: 2", "b", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "2");
+    ck_assert_int_eq(find_line("A: 1\r", "a", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "1");
+    ck_assert_int_eq(find_line("junk\n", "junk", v, sizeof(v)), 0);
+    ck_assert_int_eq(find_line("", "a", v, sizeof(v)), 0);
+    ck_assert_int_eq(find_line("\n\n", "a", v, sizeof(v)), 0);
+    ck_assert_int_eq(find_line("A: 1\nB:", "B", v, sizeof(v)), 1);
+    ck_assert_str_eq(v, "");
+}
+END_TEST
+
 START_TEST(test_empty_input)
 {
     ck_assert_int_eq(bc_response_parse_head(NULL, 0, head), 0);
@@ -327,6 +385,7 @@ Suite *response_suite(void)
     tcase_add_test(tc, test_max_head);
     tcase_add_test(tc, test_every_split);
     tcase_add_test(tc, test_find);
+    tcase_add_test(tc, test_find_line);
     tcase_add_test(tc, test_empty_input);
     suite_add_tcase(s, tc);
     return s;

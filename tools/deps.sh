@@ -6,7 +6,8 @@ set -eu
 
 BOCACHE_PACKAGES="autoconf automake libtool pkg-config make gcc
 libfcgi-dev libhiredis-dev libconfig-dev check libssl-dev
-redis-server redis-tools nginx-light curl spawn-fcgi php-cgi"
+libjansson-dev redis-server redis-tools nginx-light curl spawn-fcgi php-cgi
+apache2"
 
 missing=""
 for p in $BOCACHE_PACKAGES; do

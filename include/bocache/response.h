@@ -39,4 +39,12 @@ const bc_header *bc_response_find(const bc_response_head *head,
 /* Nonzero when header H is named NAME (case-insensitive). */
 int bc_header_is(const bc_header *h, const char *name);
 
+/* Finds the first header NAME (case-insensitive) in a stored head
+ * HEAD[0..LEN): header lines each ending in CRLF or LF (the last may lack
+ * its ending), no blank line. Returns 1 with *VALUE / *VALUE_LEN set to
+ * its value, whitespace trimmed, pointing into HEAD; 0 when absent. Lines
+ * without ':' are skipped. */
+int bc_response_find_line(const char *head, size_t len, const char *name,
+                          const char **value, size_t *value_len);
+
 #endif
