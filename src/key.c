@@ -421,3 +421,74 @@ const char *bc_key_status_token(bc_key_status status)
     }
     return "unknown";
 }
+
+int bc_key_partner_pattern(const bc_config *cfg, const char *partner_id,
+                           char *out, size_t outlen)
+{
+    if (outlen == 0)
+        return -1;
+    writer w = {out, outlen, 0, 0};
+    put_str(&w, cfg->redis.prefix);
+    put_str(&w, ":partner_id_and_origin:p=");
+    /* The same encoding as the identity itself: the encoded id holds no
+     * glob metacharacter, so it matches literally. */
+    put_enc(&w, partner_id, strlen(partner_id), ENC_COMMA);
+    put_str(&w, ",o=*");
+    if (w.full) {
+        out[0] = '\0';
+        return -1;
+    }
+    out[w.len] = '\0';
+    return 0;
+}
+
+int bc_key_internal(const bc_config *cfg, const char *kind, const char *name,
+                    size_t name_len, char *out, size_t outlen)
+{
+    if (outlen == 0)
+        return -1;
+    writer w = {out, outlen, 0, 0};
+    put_str(&w, cfg->redis.prefix);
+    put_str(&w, ":#");
+    put_str(&w, kind);
+    put_str(&w, ":");
+    put_enc(&w, name, name_len, 0);
+    if (w.full) {
+        out[0] = '\0';
+        return -1;
+    }
+    out[w.len] = '\0';
+    return 0;
+}
+
+int bc_key_is_entry(const bc_config *cfg, const char *key, size_t len,
+                    const char **path, size_t *path_len)
+{
+    size_t plen = strlen(cfg->redis.prefix);
+    if (len <= plen || memcmp(key, cfg->redis.prefix, plen) != 0 ||
+        key[plen] != ':')
+        return 0;
+    const char *p = key + plen + 1, *end = key + len;
+    const char *type_end = memchr(p, ':', (size_t)(end - p));
+    if (!type_end)
+        return 0;
+    size_t tlen = (size_t)(type_end - p);
+    int known = 0;
+    for (int t = BC_KEYTYPE_API_KEY; t <= BC_KEYTYPE_NONE; t++) {
+        const char *name = keytype_name((bc_keytype)t);
+        known |= strlen(name) == tlen && memcmp(name, p, tlen) == 0;
+    }
+    const char *id_end =
+        known ? memchr(type_end + 1, ':', (size_t)(end - type_end - 1))
+              : NULL;
+    if (!id_end)
+        return 0;
+    const char *s = id_end + 1, *e = s;
+    while (e < end && *e != '?' && *e != ':')
+        e++;
+    if (path) {
+        *path = s;
+        *path_len = (size_t)(e - s);
+    }
+    return 1;
+}

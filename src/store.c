@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ struct bc_store {
     int64_t retry_at_ms;
     int backoff_ms;
     int was_down; /* logged a fault since the last good connection */
+    int timeout_ms; /* 0: redis.timeout_ms */
 };
 
 bc_store *bc_store_new(const bc_config *cfg, bc_store_shared *shared)
@@ -124,8 +126,8 @@ static int connect_now(bc_store *st)
         fault(st, "address", err);
         return -1;
     }
-    struct timeval tv = {.tv_sec = cfg->redis.timeout_ms / 1000,
-                         .tv_usec = (cfg->redis.timeout_ms % 1000) * 1000};
+    int ms = st->timeout_ms ? st->timeout_ms : cfg->redis.timeout_ms;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     st->ctx = open_context(&a, tv);
     if (!st->ctx || st->ctx->err) {
         fault(st, "connect", st->ctx ? st->ctx->errstr : "out of memory");
@@ -218,4 +220,243 @@ int bc_store_set(bc_store *st, const char *key, const char *data, size_t len,
         return -1;
     freeReplyObject(r);
     return 0;
+}
+
+void bc_store_set_timeout(bc_store *st, int timeout_ms)
+{
+    st->timeout_ms = timeout_ms;
+    disconnect(st);
+}
+
+/* Reads N pipelined replies. Server errors on index upkeep are counted, not
+ * fatal: the entry itself was written. Returns 0 or -1 after fault(). */
+static int drain_replies(bc_store *st, size_t n, const char *what)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r;
+        if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK) {
+            fault(st, what, st->ctx->errstr);
+            return -1;
+        }
+        if (r->type == REDIS_REPLY_ERROR && rc == 0) {
+            bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
+                           "redis %s: %s: %s", st->cfg->redis.address, what,
+                           r->str);
+            rc = i == 0 ? -1 : 0;
+        }
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
+int bc_store_put(bc_store *st, const char *key, const char *data, size_t len,
+                 long ttl, char *const *indexes, size_t nindexes)
+{
+    drop_reply(st);
+    if (ensure_connected(st) < 0)
+        return -1;
+    redisAppendCommand(st->ctx, "SET %s %b EX %ld", key, data, len, ttl);
+    /* NX gives a new index its lifetime, GT stretches an existing one: the
+     * index outlives every entry it lists, and then expires by itself. */
+    for (size_t i = 0; i < nindexes; i++) {
+        redisAppendCommand(st->ctx, "SADD %s %s", indexes[i], key);
+        redisAppendCommand(st->ctx, "EXPIRE %s %ld NX", indexes[i], ttl);
+        redisAppendCommand(st->ctx, "EXPIRE %s %ld GT", indexes[i], ttl);
+    }
+    return drain_replies(st, 1 + 3 * nindexes, "SET");
+}
+
+static int scan_reply(bc_store *st, redisReply *r, unsigned long long *cursor,
+                      bc_store_key_fn fn, void *ctx)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING ||
+        r->element[1]->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        fault(st, "SCAN", "unexpected reply");
+        return -1;
+    }
+    *cursor = strtoull(r->element[0]->str, NULL, 10);
+    redisReply *keys = r->element[1];
+    int rc = 0;
+    for (size_t i = 0; i < keys->elements && rc == 0; i++)
+        if (keys->element[i]->type == REDIS_REPLY_STRING)
+            rc = fn(ctx, keys->element[i]->str, (size_t)keys->element[i]->len);
+    freeReplyObject(r);
+    return rc;
+}
+
+int bc_store_scan(bc_store *st, const char *set, unsigned long long *cursor,
+                  const char *pattern, int count, bc_store_key_fn fn,
+                  void *ctx)
+{
+    drop_reply(st);
+    if (ensure_connected(st) < 0)
+        return -1;
+    char cur[24], cnt[16];
+    snprintf(cur, sizeof cur, "%llu", *cursor);
+    snprintf(cnt, sizeof cnt, "%d", count);
+    const char *argv[8];
+    int argc = 0;
+    argv[argc++] = set ? "SSCAN" : "SCAN";
+    if (set)
+        argv[argc++] = set;
+    argv[argc++] = cur;
+    if (pattern) {
+        argv[argc++] = "MATCH";
+        argv[argc++] = pattern;
+    }
+    argv[argc++] = "COUNT";
+    argv[argc++] = cnt;
+    redisReply *r = redisCommandArgv(st->ctx, argc, argv, NULL);
+    if (check_reply(st, r, set ? "SSCAN" : "SCAN") < 0)
+        return -1;
+    return scan_reply(st, r, cursor, fn, ctx);
+}
+
+/* Keys per UNLINK command: big enough to amortise the round trip, small
+ * enough not to stall Redis (UNLINK frees large values in the background). */
+#define UNLINK_BATCH 500
+
+long bc_store_unlink(bc_store *st, char *const *keys, const size_t *lens,
+                     size_t n)
+{
+    drop_reply(st);
+    if (n == 0)
+        return 0;
+    if (ensure_connected(st) < 0)
+        return -1;
+    const char *argv[UNLINK_BATCH + 1];
+    size_t argl[UNLINK_BATCH + 1];
+    size_t batches = 0;
+    argv[0] = "UNLINK";
+    argl[0] = 6;
+    for (size_t i = 0; i < n; i += UNLINK_BATCH, batches++) {
+        size_t m = n - i < UNLINK_BATCH ? n - i : UNLINK_BATCH;
+        for (size_t j = 0; j < m; j++) {
+            argv[j + 1] = keys[i + j];
+            argl[j + 1] = lens[i + j];
+        }
+        redisAppendCommandArgv(st->ctx, (int)m + 1, argv, argl);
+    }
+    long removed = 0;
+    for (size_t b = 0; b < batches; b++) {
+        redisReply *r;
+        if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK) {
+            fault(st, "UNLINK", st->ctx->errstr);
+            return -1;
+        }
+        if (r->type == REDIS_REPLY_INTEGER)
+            removed += (long)r->integer;
+        freeReplyObject(r);
+    }
+    return removed;
+}
+
+int bc_store_claim(bc_store *st, const char *key, long ttl)
+{
+    drop_reply(st);
+    if (ensure_connected(st) < 0)
+        return -1;
+    redisReply *r = redisCommand(st->ctx, "SET %s 1 NX EX %ld", key, ttl);
+    if (check_reply(st, r, "SET NX") < 0)
+        return -1;
+    int claimed = r->type == REDIS_REPLY_STATUS;
+    freeReplyObject(r);
+    return claimed;
+}
+
+long bc_store_publish(bc_store *st, const char *channel, const char *msg,
+                      size_t len)
+{
+    drop_reply(st);
+    if (ensure_connected(st) < 0)
+        return -1;
+    redisReply *r = redisCommand(st->ctx, "PUBLISH %s %b", channel, msg, len);
+    if (check_reply(st, r, "PUBLISH") < 0)
+        return -1;
+    long n = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
+    freeReplyObject(r);
+    return n;
+}
+
+int bc_store_subscribe(bc_store *st, const char *channel)
+{
+    drop_reply(st);
+    if (ensure_connected(st) < 0)
+        return -1;
+    redisReply *r = redisCommand(st->ctx, "SUBSCRIBE %s", channel);
+    if (check_reply(st, r, "SUBSCRIBE") < 0)
+        return -1;
+    freeReplyObject(r);
+    /* Keepalive finds a peer that vanished without closing, so a silent
+     * channel is not mistaken for a live subscription forever. */
+    redisEnableKeepAlive(st->ctx);
+    return 0;
+}
+
+/* Takes a reply apart: 1 and the payload for a message, 0 otherwise. */
+static int take_message(bc_store *st, redisReply *r, const char **msg,
+                        size_t *len)
+{
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+        r->element[0]->type == REDIS_REPLY_STRING &&
+        strcmp(r->element[0]->str, "message") == 0 &&
+        r->element[2]->type == REDIS_REPLY_STRING) {
+        st->last = r;
+        *msg = r->element[2]->str;
+        *len = (size_t)r->element[2]->len;
+        return 1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+int bc_store_next_message(bc_store *st, int timeout_ms, const char **msg,
+                          size_t *len)
+{
+    drop_reply(st);
+    if (!st->ctx)
+        return -1;
+    int64_t deadline = bc_now_ms() + timeout_ms;
+    for (;;) {
+        redisReply *r = NULL;
+        if (redisGetReplyFromReader(st->ctx, (void **)&r) != REDIS_OK) {
+            fault(st, "subscription", st->ctx->errstr);
+            return -1;
+        }
+        if (r) {
+            if (take_message(st, r, msg, len))
+                return 1;
+            continue;
+        }
+        int64_t left = deadline - bc_now_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd p = {.fd = st->ctx->fd, .events = POLLIN};
+        int n = poll(&p, 1, (int)left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0)
+            return 0;
+        if (n < 0 || redisBufferRead(st->ctx) != REDIS_OK) {
+            fault(st, "subscription", n < 0 ? strerror(errno)
+                                            : st->ctx->errstr);
+            return -1;
+        }
+    }
+}
+
+long bc_store_ttl(bc_store *st, const char *key)
+{
+    drop_reply(st);
+    if (ensure_connected(st) < 0)
+        return -3;
+    redisReply *r = redisCommand(st->ctx, "TTL %s", key);
+    if (check_reply(st, r, "TTL") < 0)
+        return -3;
+    long ttl = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : -3;
+    freeReplyObject(r);
+    return ttl;
 }

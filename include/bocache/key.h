@@ -52,4 +52,23 @@ const char *bc_key_status_token(bc_key_status status);
 size_t bc_key_encode_segment(const char *src, size_t len, char *out,
                              size_t outlen);
 
+/* Builds the glob pattern matching every entry of partner PARTNER_ID, for
+ * any origin, path and query: PREFIX:partner_id_and_origin:p=ID,o=*.
+ * Returns 0, or -1 when it does not fit OUTLEN. */
+int bc_key_partner_pattern(const bc_config *cfg, const char *partner_id,
+                           char *out, size_t outlen);
+
+/* Builds the name of one of bocache's own keys, PREFIX:#KIND:NAME with NAME
+ * percent-encoded as a segment. Internal keys start with '#' in the second
+ * segment, which no entry key can (it is always a key type), so no pattern
+ * invalidation ever takes them for entries. Returns 0 or -1 (too long). */
+int bc_key_internal(const bc_config *cfg, const char *kind, const char *name,
+                    size_t name_len, char *out, size_t outlen);
+
+/* Nonzero when KEY[0..LEN) is an entry key under CFG's prefix (its second
+ * segment is a key type). Sets *PATH and *PATH_LEN to its PATH segment
+ * (without query or vary) when PATH is not NULL. */
+int bc_key_is_entry(const bc_config *cfg, const char *key, size_t len,
+                    const char **path, size_t *path_len);
+
 #endif

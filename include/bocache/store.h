@@ -40,6 +40,57 @@ int bc_store_get(bc_store *st, const char *key, const char **data,
 int bc_store_set(bc_store *st, const char *key, const char *data, size_t len,
                  long ttl);
 
+/* Stores DATA under KEY for TTL seconds and adds KEY to each index set in
+ * INDEXES (tag and path indexes), whose lifetime is stretched to at least
+ * TTL, all in one pipelined round trip. Returns 0, or -1 when Redis is
+ * unavailable. */
+int bc_store_put(bc_store *st, const char *key, const char *data, size_t len,
+                 long ttl, char *const *indexes, size_t nindexes);
+
+/* Sets the bound on connect and every command for ST (the gateway's
+ * workers use redis.timeout_ms; invalidation and bocache-ctl allow more). */
+void bc_store_set_timeout(bc_store *st, int timeout_ms);
+
+/* Called with each key a scan returns; return -1 to stop the scan. */
+typedef int (*bc_store_key_fn)(void *ctx, const char *key, size_t len);
+
+/* Runs one SCAN step: MATCH PATTERN COUNT COUNT from *CURSOR (start at 0),
+ * calling FN for each key returned and updating *CURSOR (0 when the scan is
+ * complete). SET, when not NULL, makes it an SSCAN of that set instead
+ * (PATTERN may then be NULL). Returns 0, or -1 on a Redis fault or when FN
+ * stopped. */
+int bc_store_scan(bc_store *st, const char *set, unsigned long long *cursor,
+                  const char *pattern, int count, bc_store_key_fn fn,
+                  void *ctx);
+
+/* UNLINKs N keys in pipelined batches. Returns the number Redis removed,
+ * or -1 on a fault. */
+long bc_store_unlink(bc_store *st, char *const *keys, const size_t *lens,
+                     size_t n);
+
+/* SET KEY 1 NX EX TTL: returns 1 when this caller created KEY (claimed
+ * it), 0 when it existed, -1 on a fault. */
+int bc_store_claim(bc_store *st, const char *key, long ttl);
+
+/* Seconds KEY has left (TTL); -2 when absent, -1 when it has no expiry,
+ * -3 on a fault. */
+long bc_store_ttl(bc_store *st, const char *key);
+
+/* PUBLISH; returns the number of receivers or -1. */
+long bc_store_publish(bc_store *st, const char *channel, const char *msg,
+                      size_t len);
+
+/* Turns ST into a subscriber of CHANNEL (it can then only wait for
+ * messages). Returns 0 or -1. */
+int bc_store_subscribe(bc_store *st, const char *channel);
+
+/* Waits up to TIMEOUT_MS for a message on the subscribed channel. Returns 1
+ * with the payload in *MSG and *LEN (valid until the next call), 0 when the
+ * time ran out, -1 when the subscription was lost (the caller subscribes
+ * again). */
+int bc_store_next_message(bc_store *st, int timeout_ms, const char **msg,
+                          size_t *len);
+
 /* Nonzero while the store is in reconnect backoff (for X-Cache reasons). */
 int bc_store_down(const bc_store *st);
 

@@ -1,0 +1,34 @@
+/* listener.h: the invalidation listener: one thread per gateway process
+ * SUBSCRIBEd to redis.channel, applying each message (SPEC 5). */
+#ifndef BOCACHE_LISTENER_H
+#define BOCACHE_LISTENER_H
+
+#include <stddef.h>
+
+#include "bocache/config.h"
+#include "bocache/message.h"
+#include "bocache/store.h"
+
+/* What the gateway does beside Redis: drop entries from its in-memory
+ * tier. Both hooks run on the listener thread; either may be NULL. */
+typedef struct bc_listener_hooks {
+    /* A valid message arrived: drop what it covers. */
+    void (*message)(void *ctx, const bc_message *m);
+    /* The subscription was lost: messages may have been missed, so drop
+     * everything before serving from memory again. */
+    void (*lost)(void *ctx);
+    void *ctx;
+} bc_listener_hooks;
+
+typedef struct bc_listener bc_listener;
+
+/* Starts the listener thread for CFG (borrowed; must outlive the listener)
+ * with HOOKS (copied). Returns NULL with a message in ERR. */
+bc_listener *bc_listener_start(const bc_config *cfg, bc_store_shared *shared,
+                               const bc_listener_hooks *hooks, char *err,
+                               size_t errlen);
+
+/* Stops the thread (within half a second) and frees L. */
+void bc_listener_stop(bc_listener *l);
+
+#endif

@@ -1,0 +1,218 @@
+/* client.c: libbocache: invalidations published the way SPEC 5 asks of
+ * this project's publishers (claim, remove, publish), and key computation. */
+#include "bocache/client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "bocache/invalidate.h"
+#include "bocache/key.h"
+#include "bocache/message.h"
+#include "bocache/store.h"
+
+/* Removal scans the keyspace; its commands get more time than a lookup. */
+#define CLIENT_TIMEOUT_MS 5000
+
+struct bc_client {
+    bc_config *cfg;
+    bc_store_shared shared;
+    bc_store *store;
+    char err[512];
+};
+
+bc_client *bc_client_new_from_config(bc_config *cfg)
+{
+    bc_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->cfg = cfg;
+    c->store = bc_store_new(cfg, &c->shared);
+    if (!c->store) {
+        free(c);
+        return NULL;
+    }
+    bc_store_set_timeout(c->store, CLIENT_TIMEOUT_MS);
+    return c;
+}
+
+bc_client *bc_client_new(const char *config_path, char *err, size_t errlen)
+{
+    bc_config *cfg = bc_config_load(config_path, err, errlen);
+    if (!cfg)
+        return NULL;
+    bc_client *c = bc_client_new_from_config(cfg);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        bc_config_free(cfg);
+    }
+    return c;
+}
+
+void bc_client_free(bc_client *c)
+{
+    if (!c)
+        return;
+    bc_store_free(c->store);
+    bc_config_free(c->cfg);
+    free(c);
+}
+
+const bc_config *bc_client_config(const bc_client *c)
+{
+    return c->cfg;
+}
+
+const char *bc_client_error(const bc_client *c)
+{
+    return c->err;
+}
+
+/* A fresh 128-bit message id in hex: unique without coordination. */
+static int new_id(char out[33])
+{
+    unsigned char r[16];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return -1;
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
+static int redis_fault(bc_client *c, const char *what)
+{
+    snprintf(c->err, sizeof c->err,
+             "%s: Redis at %s did not answer within %d ms; check that it "
+             "runs and that redis.address and redis.password are right",
+             what, c->cfg->redis.address, CLIENT_TIMEOUT_MS);
+    return -1;
+}
+
+/* Claims M's id, removes what it covers, then publishes it for the
+ * gateways' in-memory tiers. */
+static int publish(bc_client *c, bc_message *m, long *removed)
+{
+    char id[33];
+    if (new_id(id) < 0) {
+        snprintf(c->err, sizeof c->err, "no random bytes for a message id");
+        return -1;
+    }
+    m->id = id;
+    int rc = -1;
+    char *json = NULL;
+    if (bc_invalidate_claim(c->store, c->cfg, id) < 0) {
+        redis_fault(c, "claim");
+        goto out;
+    }
+    long n = bc_invalidate_apply(c->store, c->cfg, m, c->err, sizeof c->err);
+    if (n < 0)
+        goto out;
+    json = bc_message_encode(m);
+    if (!json) {
+        snprintf(c->err, sizeof c->err, "out of memory");
+        goto out;
+    }
+    if (bc_store_publish(c->store, c->cfg->redis.channel, json,
+                         strlen(json)) < 0) {
+        redis_fault(c, "publish");
+        goto out;
+    }
+    if (removed)
+        *removed = n;
+    rc = 0;
+out:
+    m->id = NULL; /* borrowed, not the message's to free */
+    free(json);
+    return rc;
+}
+
+int bc_client_invalidate_pattern(bc_client *c, const char *pattern,
+                                 const char *const *uris, size_t nuris,
+                                 long *removed)
+{
+    if (!pattern || !*pattern) {
+        snprintf(c->err, sizeof c->err, "the pattern must not be empty");
+        return -1;
+    }
+    bc_message m = {.pattern = (char *)pattern,
+                    .uris = (char **)uris,
+                    .nuris = nuris};
+    return publish(c, &m, removed);
+}
+
+int bc_client_invalidate_partner(bc_client *c, const char *partner_id,
+                                 const char *const *uris, size_t nuris,
+                                 long *removed)
+{
+    if (!partner_id || !*partner_id) {
+        snprintf(c->err, sizeof c->err, "the partner id must not be empty");
+        return -1;
+    }
+    bc_message m = {.partner_id = (char *)partner_id,
+                    .uris = (char **)uris,
+                    .nuris = nuris};
+    return publish(c, &m, removed);
+}
+
+int bc_client_invalidate_tags(bc_client *c, const char *const *tags,
+                              size_t ntags, long *removed)
+{
+    if (ntags == 0) {
+        snprintf(c->err, sizeof c->err, "give at least one tag");
+        return -1;
+    }
+    bc_message m = {.tags = (char **)tags, .ntags = ntags};
+    return publish(c, &m, removed);
+}
+
+int bc_client_flush(bc_client *c, long *removed)
+{
+    bc_message m = {.flush = 1};
+    return publish(c, &m, removed);
+}
+
+typedef struct header_list {
+    const bc_client_header *h;
+    size_t n;
+} header_list;
+
+static const char *find_header(void *ctx, const char *name)
+{
+    const header_list *l = ctx;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcasecmp(l->h[i].name, name) == 0)
+            return l->h[i].value;
+    return NULL;
+}
+
+int bc_client_key(bc_client *c, const char *method, const char *uri,
+                  const bc_client_header *headers, size_t nheaders,
+                  char *out, size_t outlen)
+{
+    char path[BC_KEY_MAX];
+    const char *q = strchr(uri, '?');
+    size_t n = q ? (size_t)(q - uri) : strlen(uri);
+    if (n >= sizeof path) {
+        snprintf(c->err, sizeof c->err, "%s",
+                 bc_key_status_str(BC_KEY_TOO_LONG));
+        return -1;
+    }
+    memcpy(path, uri, n);
+    path[n] = '\0';
+    header_list l = {headers, nheaders};
+    bc_request rq = {.method = method ? method : "GET",
+                     .path = path,
+                     .query = q ? q + 1 : NULL,
+                     .header = find_header,
+                     .ctx = &l};
+    const bc_endpoint *ep;
+    bc_key_status st = bc_key_build(c->cfg, &rq, &ep, out, outlen);
+    if (st != BC_KEY_OK) {
+        snprintf(c->err, sizeof c->err, "not cacheable: %s",
+                 bc_key_status_str(st));
+        return -1;
+    }
+    return 0;
+}
