@@ -16,12 +16,20 @@
 #include <strings.h>
 
 #include "bocache/cache_control.h"
+#include "bocache/conditional.h"
 #include "bocache/entry.h"
 #include "bocache/fcgi_client.h"
+#include "bocache/invalidate.h"
 #include "bocache/key.h"
+#include "bocache/listener.h"
 #include "bocache/log.h"
 #include "bocache/response.h"
 #include "bocache/store.h"
+
+/* Index sets an entry joins: its path and up to this many tags less one. A
+ * response with more tags is not stored (a tag invalidation must never miss
+ * an entry). */
+#define BC_MAX_INDEXES 33
 
 /* A configuration and the number of workers still using it; the responder
  * frees it when it is neither current nor used. */
@@ -44,6 +52,8 @@ struct bc_responder {
     bc_ratelimit backend_log;
     worker *workers;
     int nworkers;
+    bc_listener *listener;
+    cfg_ref *listener_ref; /* the configuration the listener runs with */
 };
 
 /* Per-request forwarding state, reset for every request. */
@@ -76,6 +86,7 @@ struct worker {
     bc_store *store;
     bc_fcgi_client *backend;
     char key[BC_KEY_MAX];
+    char idx[BC_MAX_INDEXES][BC_KEY_MAX]; /* index keys of the entry */
     const bc_endpoint *ep;
     fill f;
     bc_response_head head;
@@ -297,12 +308,50 @@ static int is_head(worker *w)
     return m && strcmp(m, "HEAD") == 0;
 }
 
+/* Answers 304 with the stored lines a 304 carries (RFC 9110 15.4.5). */
+static void send_not_modified(worker *w, const bc_entry *e, long age)
+{
+    w->out_len = 0;
+    out_add(w, "Status: 304 Not Modified\r\n", 27);
+    for (const char *p = e->head, *end = e->head + e->head_len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *next = nl ? nl + 1 : end;
+        const char *colon = memchr(p, ':', (size_t)(next - p));
+        if (colon && bc_conditional_keep_header(p, (size_t)(colon - p)))
+            out_add(w, p, (size_t)(next - p));
+        p = next;
+    }
+    char cs[64];
+    snprintf(cs, sizeof cs, "hit; ttl=%ld", (long)e->ttl - age);
+    if (add_cache_headers(w, "HIT", cs, age) == 0)
+        put(w, w->out, w->out_len);
+}
+
+/* Whether the request's validators match the entry. */
+static int not_modified(worker *w, const bc_entry *e)
+{
+    const char *inm = param(w, "HTTP_IF_NONE_MATCH");
+    const char *ims = param(w, "HTTP_IF_MODIFIED_SINCE");
+    if (!inm && !ims)
+        return 0;
+    const char *etag = NULL, *lm = NULL;
+    size_t etag_len = 0, lm_len = 0;
+    bc_response_find_line(e->head, e->head_len, "ETag", &etag, &etag_len);
+    bc_response_find_line(e->head, e->head_len, "Last-Modified", &lm,
+                          &lm_len);
+    return bc_conditional_not_modified(etag, etag_len, lm, lm_len, inm, ims);
+}
+
 /* Serves a decoded entry. Returns 0 when served. */
 static int serve_entry(worker *w, const bc_entry *e)
 {
     long age = (long)bc_entry_age(e, bc_wall_ms());
     if (age >= (long)e->ttl)
         return -1; /* expired: stale serving comes with leases */
+    if (not_modified(w, e)) {
+        send_not_modified(w, e, age);
+        return 0;
+    }
     w->out_len = 0;
     char cs[64];
     snprintf(cs, sizeof cs, "hit; ttl=%ld", (long)e->ttl - age);
@@ -425,23 +474,31 @@ static void judge_head(worker *w)
     f->storable = 1;
 }
 
-/* Collects surrogate tags, space-separated, from the tags header value. */
+/* Collects surrogate tags, space-separated, from a tags header value (the
+ * header may come more than once). */
 static void take_tags(fill *f, const bc_header *h)
 {
+    size_t words = 0;
+    if (f->tags_len > 0 && f->tags_len + 1 < sizeof f->tags)
+        f->tags[f->tags_len++] = ' ';
     for (size_t i = 0; i < h->value_len; i++) {
         char c = h->value[i] == ',' || h->value[i] == '\t' ? ' ' : h->value[i];
         if (c == ' ' && (f->tags_len == 0 || f->tags[f->tags_len - 1] == ' '))
             continue;
-        if (f->tags_len + 1 >= sizeof f->tags) {
-            f->storable = 0; /* more tags than we index: do not store a
-                                response some tag invalidation would miss */
-            f->detail = "too-many-tags";
-            return;
-        }
+        if (f->tags_len + 1 >= sizeof f->tags)
+            goto too_many;
         f->tags[f->tags_len++] = c;
     }
     while (f->tags_len && f->tags[f->tags_len - 1] == ' ')
         f->tags_len--;
+    for (size_t i = 0; i < f->tags_len; i++)
+        words += i == 0 || f->tags[i - 1] == ' ';
+    if (words < BC_MAX_INDEXES)
+        return;
+too_many:
+    /* An entry some tag invalidation could not find must not be stored. */
+    f->storable = 0;
+    f->detail = "too-many-tags";
 }
 
 /* Sends the parsed head to the client: the backend's lines without the tags
@@ -672,6 +729,57 @@ static void reset_fill(worker *w)
     memset(&w->f, 0, sizeof w->f);
 }
 
+/* Stores the encoded entry with its tag and path index memberships. */
+static void store_entry(worker *w, size_t entry_len)
+{
+    const bc_config *cfg = w->ref->cfg;
+    fill *f = &w->f;
+    char *idx[BC_MAX_INDEXES];
+    size_t n = 0;
+    const char *path;
+    size_t plen;
+    if (bc_key_is_entry(cfg, w->key, strlen(w->key), &path, &plen) &&
+        bc_invalidate_path_index(cfg, path, plen, w->idx[n], BC_KEY_MAX) == 0)
+        idx[n] = w->idx[n], n++;
+    for (size_t i = 0; i < f->tags_len && n < BC_MAX_INDEXES;) {
+        size_t e = i;
+        while (e < f->tags_len && f->tags[e] != ' ')
+            e++;
+        if (bc_invalidate_tag_index(cfg, f->tags + i, e - i, w->idx[n],
+                                    BC_KEY_MAX) == 0)
+            idx[n] = w->idx[n], n++;
+        i = e + 1;
+    }
+    bc_store_put(w->store, w->key, w->entry, entry_len,
+                 f->ttl + w->ep->stale_ttl, idx, n);
+}
+
+/* RFC 9111 4.4: a successful unsafe request invalidates what is stored for
+ * its path. */
+static int unsafe_success(const worker *w, const char *method)
+{
+    static const char *const unsafe[] = {"POST", "PUT", "PATCH", "DELETE"};
+    int status = w->head.status;
+    if (!w->f.head_done || w->f.cut || status < 200 || status >= 400)
+        return 0;
+    for (size_t i = 0; i < sizeof unsafe / sizeof *unsafe; i++)
+        if (strcmp(method, unsafe[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void invalidate_path(worker *w, const char *path)
+{
+    char enc[BC_KEY_MAX];
+    size_t n = bc_key_encode_segment(path, strlen(path), enc, sizeof enc);
+    if (n == (size_t)-1)
+        return;
+    long removed = bc_invalidate_path(w->store, w->ref->cfg, enc, n);
+    if (removed > 0)
+        bc_log(BC_LOG_DEBUG, "%s: %ld entries invalidated by an unsafe "
+                             "request", path, removed);
+}
+
 static void handle(worker *w)
 {
     const bc_config *cfg = w->ref->cfg;
@@ -697,12 +805,14 @@ static void handle(worker *w)
         }
     }
     size_t entry_len = forward(w);
-    if (entry_len == 0)
-        return;
-    /* Finish the client's response first: the store is off its path. */
-    FCGX_Finish_r(&w->req);
-    bc_store_set(w->store, w->key, w->entry, entry_len,
-                 w->f.ttl + w->ep->stale_ttl);
+    if (entry_len > 0) {
+        /* Finish the client's response first: the store is off its path. */
+        FCGX_Finish_r(&w->req);
+        store_entry(w, entry_len);
+    } else if (ks == BC_KEY_METHOD && unsafe_success(w, rq.method)) {
+        FCGX_Finish_r(&w->req);
+        invalidate_path(w, rq.path);
+    }
 }
 
 static void *worker_main(void *arg)
@@ -782,6 +892,30 @@ static int worker_init(bc_responder *r, worker *w)
     return open_backend(w);
 }
 
+/* Runs the invalidation listener with the configuration in force. */
+static int start_listener(bc_responder *r, char *err, size_t errlen)
+{
+    r->listener_ref = ref_acquire(r);
+    r->listener = bc_listener_start(r->listener_ref->cfg, &r->store_shared,
+                                    NULL, err, errlen);
+    if (!r->listener) {
+        ref_release(r, r->listener_ref);
+        r->listener_ref = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void stop_listener(bc_responder *r)
+{
+    if (!r->listener)
+        return;
+    bc_listener_stop(r->listener);
+    r->listener = NULL;
+    ref_release(r, r->listener_ref);
+    r->listener_ref = NULL;
+}
+
 int bc_responder_start(bc_responder *r, char *err, size_t errlen)
 {
     struct sigaction sa = {.sa_handler = on_wake};
@@ -808,7 +942,7 @@ int bc_responder_start(bc_responder *r, char *err, size_t errlen)
         }
         w->started = 1;
     }
-    return 0;
+    return start_listener(r, err, errlen);
 }
 
 void bc_responder_reload(bc_responder *r, bc_config *cfg)
@@ -830,11 +964,17 @@ void bc_responder_reload(bc_responder *r, bc_config *cfg)
         bc_config_free(old->cfg);
         free(old);
     }
+    /* The channel or Redis may have changed: subscribe afresh. */
+    char err[256];
+    stop_listener(r);
+    if (start_listener(r, err, sizeof err) < 0)
+        bc_log(BC_LOG_ERROR, "reload: invalidation listener: %s", err);
 }
 
 void bc_responder_stop(bc_responder *r)
 {
     atomic_store(&r->stopping, 1);
+    stop_listener(r);
     /* A worker waiting in accept() wakes on SIGUSR1; one that was between
      * its check and accept() misses a single signal, so keep signalling
      * until each has left. Workers busy with a request finish it first. */
