@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bocache/address.h"
+#include "bocache/child.h"
 #include "bocache/config.h"
 #include "bocache/log.h"
 #include "bocache/responder.h"
@@ -101,13 +103,26 @@ static int listen_socket(const char *addr)
     return fd;
 }
 
-static void reload(bc_responder *r, const char *path)
+/* Without a child, a configuration is usable only if it names a backend. */
+static int has_backend(const bc_config *cfg, const bc_child *child)
+{
+    return child || (cfg->backend.address && cfg->backend.address[0]);
+}
+
+static void reload(bc_responder *r, const bc_child *child, const char *path)
 {
     char err[512];
     bc_config *cfg = bc_config_load(path, err, sizeof err);
     if (!cfg) {
-        bc_log(BC_LOG_ERROR, "reload failed, old configuration stays: %s",
-               err);
+        bc_log(BC_LOG_ERROR, "reload failed, old configuration stays: %s", err);
+        return;
+    }
+    if (!has_backend(cfg, child)) {
+        bc_log(BC_LOG_ERROR,
+               "reload failed, old configuration stays: %s: no "
+               "backend.address and no backend command after --",
+               path);
+        bc_config_free(cfg);
         return;
     }
     bc_log_setup(cfg->log_level, cfg->log_syslog, "bocache");
@@ -115,23 +130,108 @@ static void reload(bc_responder *r, const char *path)
     bc_log(BC_LOG_INFO, "configuration %s reloaded", path);
 }
 
+/* Waits for the next signal in SET, or until the child backend's next
+ * restart is due. Returns the signal, or 0 on time-out. */
+static int next_signal(const sigset_t *set, const bc_child *child)
+{
+    int ms = child ? bc_child_timeout_ms(child) : -1;
+    int sig;
+    if (ms < 0) {
+        sig = sigwaitinfo(set, NULL);
+    } else {
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        sig = sigtimedwait(set, NULL, &ts);
+    }
+    return sig < 0 ? 0 : sig;
+}
+
 /* Waits for signals until one says stop. Workers never see these signals:
- * they are blocked everywhere and taken here with sigwait. */
-static void signal_loop(bc_responder *r, const char *path,
+ * they are blocked everywhere and taken here. Restarts of the child backend
+ * happen here too, in the thread that started it. */
+static void signal_loop(bc_responder *r, bc_child *child, const char *path,
                         const sigset_t *set)
 {
     for (;;) {
-        int sig;
-        if (sigwait(set, &sig) != 0)
-            continue;
-        if (sig == SIGHUP) {
-            reload(r, path);
-            continue;
+        int sig = next_signal(set, child);
+        if (sig == SIGCHLD && child)
+            bc_child_on_sigchld(child);
+        if (child)
+            bc_child_tick(child);
+        if (sig == SIGHUP)
+            reload(r, child, path);
+        if (sig == SIGTERM || sig == SIGINT) {
+            bc_log(BC_LOG_INFO, "%s received; finishing requests in flight",
+                   strsignal(sig));
+            return;
         }
-        bc_log(BC_LOG_INFO, "%s received; finishing requests in flight",
-               strsignal(sig));
-        return;
     }
+}
+
+/* Creates and starts the child backend when a command follows --. Returns
+ * 0 with *OUT NULL when there is none, -1 after printing why. */
+static int start_child(const options *o, const bc_config *cfg, bc_child **out)
+{
+    char err[512];
+    *out = NULL;
+    if (!o->child_argv)
+        return 0;
+    if (cfg->backend.address)
+        bc_log(BC_LOG_INFO,
+               "backend.address %s is not used: the backend is "
+               "the command after --",
+               cfg->backend.address);
+    bc_child *c = bc_child_new(o->child_argv, cfg->workers, err, sizeof err);
+    if (!c || bc_child_start(c, err, sizeof err) < 0) {
+        fprintf(stderr, "bocache: backend: %s\n", err);
+        bc_child_free(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Runs the responder on FD until SIGTERM or SIGINT; owns CFG and CHILD. */
+static int serve(bc_config *cfg, int fd, bc_child *child, const char *path,
+                 const sigset_t *set)
+{
+    char err[512];
+    const char *addr = child ? bc_child_address(child) : NULL;
+    bc_responder *r = bc_responder_new(cfg, fd, addr, err, sizeof err);
+    if (!r) {
+        fprintf(stderr, "bocache: %s\n", err);
+        bc_config_free(cfg);
+        bc_child_free(child);
+        return 1;
+    }
+    int rc = 0;
+    if (bc_responder_start(r, err, sizeof err) < 0) {
+        fprintf(stderr, "bocache: %s\n", err);
+        rc = 1;
+    } else {
+        bc_log(BC_LOG_INFO, "bocache %s started: %d workers, backend %s",
+               PACKAGE_VERSION, bc_responder_config(r)->workers,
+               addr ? addr : bc_responder_config(r)->backend.address);
+        signal_loop(r, child, path, set);
+    }
+    bc_responder_stop(r);
+    bc_responder_free(r);
+    if (child)
+        bc_child_stop(child, BC_CHILD_STOP_GRACE_MS);
+    bc_child_free(child);
+    if (rc == 0)
+        bc_log(BC_LOG_INFO, "stopped");
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -151,46 +251,23 @@ int main(int argc, char **argv)
         bc_config_free(cfg);
         return 0;
     }
-    if (o.child_argv) {
-        fprintf(stderr, "bocache: starting a backend after -- is not "
-                        "supported in this version; run the application "
-                        "separately and set backend.address\n");
+    if (!o.child_argv && !has_backend(cfg, NULL)) {
+        fprintf(stderr,
+                "bocache: %s: set backend.address, or give the "
+                "backend command after --\n",
+                o.config);
         bc_config_free(cfg);
         return 1;
     }
     bc_log_setup(cfg->log_level, cfg->log_syslog, "bocache");
-    int fd = listen_socket(o.listen);
-    if (fd < 0) {
-        bc_config_free(cfg);
-        return 1;
-    }
-
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    bc_responder *r = bc_responder_new(cfg, fd, NULL, err, sizeof err);
-    if (!r) {
-        fprintf(stderr, "bocache: %s\n", err);
+    /* Before any thread or child exists, so all inherit the mask. */
+    block_signals(&set);
+    int fd = listen_socket(o.listen);
+    bc_child *child = NULL;
+    if (fd < 0 || start_child(&o, cfg, &child) < 0) {
         bc_config_free(cfg);
         return 1;
     }
-    if (bc_responder_start(r, err, sizeof err) < 0) {
-        fprintf(stderr, "bocache: %s\n", err);
-        bc_responder_stop(r);
-        bc_responder_free(r);
-        return 1;
-    }
-    bc_log(BC_LOG_INFO, "bocache %s started: %d workers, backend %s",
-           PACKAGE_VERSION, bc_responder_config(r)->workers,
-           bc_responder_config(r)->backend.address);
-    signal_loop(r, o.config, &set);
-    bc_responder_stop(r);
-    bc_responder_free(r);
-    bc_log(BC_LOG_INFO, "stopped");
-    return 0;
+    return serve(cfg, fd, child, o.config, &set);
 }
