@@ -93,22 +93,72 @@ int bc_invalidate_path_index(const bc_config *cfg, const char *encoded_path,
     return bc_key_internal(cfg, "path", encoded_path, len, out, outlen);
 }
 
+int bc_invalidate_lease_key(const bc_config *cfg, const char *key, char *out,
+                            size_t outlen)
+{
+    int n = snprintf(out, outlen, "%s:#lease:%s", cfg->redis.prefix, key);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+int bc_invalidate_lease_set(const bc_config *cfg, char *out, size_t outlen)
+{
+    int n = snprintf(out, outlen, "%s:#leases", cfg->redis.prefix);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* What a scan takes: entries a message covers, every entry listed in an
+ * index, or the leases of the entries a message (or a path) covers. */
+typedef enum { TAKE_COVERED, TAKE_ENTRY, TAKE_LEASE } take_mode;
+
 /* Keys found by one scan step, waiting for their UNLINK. */
 typedef struct batch {
     const bc_config *cfg;
-    const bc_message *m; /* NULL: take every entry key (index scans) */
+    take_mode mode;
+    const bc_message *m; /* TAKE_COVERED, TAKE_LEASE (NULL: every lease) */
+    const char *path;    /* TAKE_LEASE by path, when not NULL */
+    size_t path_len;
     char **keys;
     size_t *lens;
     size_t n, cap;
     int oom;
 } batch;
 
+/* Whether the lease KEY belongs to an entry the batch's message or path
+ * covers. A tag message voids every lease: a fill's tags are unknown until
+ * its response is in, so any fill in flight may carry the tag. */
+static int lease_covered(const batch *b, const char *key, size_t len)
+{
+    size_t plen = strlen(b->cfg->redis.prefix) + sizeof ":#lease:" - 1;
+    if (len <= plen)
+        return 0;
+    const char *entry = key + plen, *path;
+    size_t elen = len - plen, path_len;
+    if (!bc_key_is_entry(b->cfg, entry, elen, &path, &path_len))
+        return 0;
+    if (b->path)
+        return path_len == b->path_len &&
+               memcmp(path, b->path, path_len) == 0;
+    return !b->m || b->m->ntags > 0 ||
+           bc_invalidate_covers(b->cfg, b->m, entry, elen, "", 0);
+}
+
+static int take(const batch *b, const char *key, size_t len)
+{
+    switch (b->mode) {
+    case TAKE_COVERED:
+        return bc_invalidate_covers(b->cfg, b->m, key, len, "", 0);
+    case TAKE_ENTRY:
+        return bc_key_is_entry(b->cfg, key, len, NULL, NULL);
+    case TAKE_LEASE:
+        return lease_covered(b, key, len);
+    }
+    return 0;
+}
+
 static int collect(void *ctx, const char *key, size_t len)
 {
     batch *b = ctx;
-    int take = b->m ? bc_invalidate_covers(b->cfg, b->m, key, len, "", 0)
-                    : bc_key_is_entry(b->cfg, key, len, NULL, NULL);
-    if (!take)
+    if (!take(b, key, len))
         return 0;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;
@@ -146,10 +196,9 @@ static long flush_batch(bc_store *st, batch *b)
 
 /* Scans with PATTERN (or the members of index SET) and unlinks what the
  * message covers, one SCAN step at a time so memory stays bounded. */
-static long scan_remove(bc_store *st, const bc_config *cfg, const char *set,
-                        const char *pattern, const bc_message *m)
+static long scan_remove(bc_store *st, const char *set, const char *pattern,
+                        batch b)
 {
-    batch b = {.cfg = cfg, .m = m};
     unsigned long long cursor = 0;
     long total = 0;
     do {
@@ -176,7 +225,8 @@ static long scan_remove(bc_store *st, const bc_config *cfg, const char *set,
 static long remove_index(bc_store *st, const bc_config *cfg,
                          const char *index)
 {
-    long n = scan_remove(st, cfg, index, NULL, NULL);
+    batch b = {.cfg = cfg, .mode = TAKE_ENTRY};
+    long n = scan_remove(st, index, NULL, b);
     if (n < 0)
         return -1;
     char *keys[1] = {(char *)index};
@@ -201,11 +251,31 @@ static long remove_tags(bc_store *st, const bc_config *cfg,
     return total;
 }
 
+/* Voids the leases of fills in flight that the message (or the path)
+ * covers, so none of them stores a response computed before this
+ * invalidation. Runs before the removal: a fill finishing in between then
+ * fails its lease check instead of storing behind the removal's back. */
+static long void_leases(bc_store *st, const bc_config *cfg,
+                        const bc_message *m, const char *path,
+                        size_t path_len)
+{
+    char set[BC_KEY_MAX];
+    if (bc_invalidate_lease_set(cfg, set, sizeof set) < 0)
+        return -1;
+    batch b = {.cfg = cfg,
+               .mode = TAKE_LEASE,
+               .m = m,
+               .path = path,
+               .path_len = path_len};
+    return scan_remove(st, set, NULL, b);
+}
+
 long bc_invalidate_apply(bc_store *st, const bc_config *cfg,
                          const bc_message *m, char *err, size_t errlen)
 {
     char pat[BC_KEY_MAX];
     const char *pattern = m->pattern;
+    long voided = void_leases(st, cfg, m, NULL, 0);
     long n;
     if (m->ntags > 0) {
         n = remove_tags(st, cfg, m);
@@ -218,12 +288,15 @@ long bc_invalidate_apply(bc_store *st, const bc_config *cfg,
                                           sizeof pat) == 0) {
             pattern = pat;
         }
-        n = pattern ? scan_remove(st, cfg, NULL, pattern, m) : 0;
+        batch b = {.cfg = cfg, .mode = TAKE_COVERED, .m = m};
+        n = pattern ? scan_remove(st, NULL, pattern, b) : 0;
     }
-    if (n < 0)
+    if (n < 0 || voided < 0) {
         snprintf(err, errlen, "redis %s: removal failed part-way; entries "
                               "left expire with their TTL",
                  cfg->redis.address);
+        return -1;
+    }
     return n;
 }
 
@@ -232,7 +305,8 @@ long bc_invalidate_path(bc_store *st, const bc_config *cfg,
 {
     char index[BC_KEY_MAX];
     if (bc_invalidate_path_index(cfg, encoded_path, len, index,
-                                 sizeof index) < 0)
+                                 sizeof index) < 0 ||
+        void_leases(st, cfg, NULL, encoded_path, len) < 0)
         return -1;
     return remove_index(st, cfg, index);
 }

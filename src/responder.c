@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "bocache/cache_control.h"
 #include "bocache/conditional.h"
@@ -64,6 +66,9 @@ typedef struct fill {
     int bad_head;  /* the backend's head was malformed */
     int client_gone;
     int cut; /* end the web server's connection without END_REQUEST */
+    int leased;    /* this request holds the key's fill lease */
+    int has_stale; /* w->stale holds an entry within stale_ttl */
+    int use_stale; /* serve the stale entry instead of the backend's error */
     long ttl;
     const char *xcache;
     const char *detail; /* Cache-Status detail, or NULL */
@@ -86,6 +91,12 @@ struct worker {
     bc_store *store;
     bc_fcgi_client *backend;
     char key[BC_KEY_MAX];
+    char lease[BC_KEY_MAX + 64]; /* the key's fill lease */
+    char leases[256];            /* the set of fills in flight */
+    char token[48];              /* this fill's lease value */
+    uint64_t token_base, fills;
+    char *stale; /* a copy of a stale entry kept while refreshing it */
+    size_t stale_len, stale_cap;
     char idx[BC_MAX_INDEXES][BC_KEY_MAX]; /* index keys of the entry */
     const bc_endpoint *ep;
     fill f;
@@ -342,45 +353,173 @@ static int not_modified(worker *w, const bc_entry *e)
     return bc_conditional_not_modified(etag, etag_len, lm, lm_len, inm, ims);
 }
 
-/* Serves a decoded entry. Returns 0 when served. */
-static int serve_entry(worker *w, const bc_entry *e)
+/* Serves a decoded entry as LABEL (HIT or STALE), AGE seconds old. */
+static void serve_entry(worker *w, const bc_entry *e, long age,
+                        const char *label)
 {
-    long age = (long)bc_entry_age(e, bc_wall_ms());
-    if (age >= (long)e->ttl)
-        return -1; /* expired: stale serving comes with leases */
     if (not_modified(w, e)) {
         send_not_modified(w, e, age);
-        return 0;
+        return;
     }
     w->out_len = 0;
     char cs[64];
     snprintf(cs, sizeof cs, "hit; ttl=%ld", (long)e->ttl - age);
-    if (add_cache_headers(w, "HIT", cs, age) < 0)
-        return -1;
+    if (add_cache_headers(w, label, cs, age) < 0)
+        return;
     /* Three writes into libfcgi's buffer, no copy of head or body. */
     put(w, e->head, e->head_len);
     put(w, w->out, w->out_len);
     if (!is_head(w))
         put(w, e->body, e->body_len);
+}
+
+/* Keeps a copy of a stale entry: the store's reply buffer is reused by
+ * the next command. */
+static int keep_stale(worker *w, const char *data, size_t len)
+{
+    if (len > w->stale_cap) {
+        char *p = realloc(w->stale, len);
+        if (!p)
+            return -1;
+        w->stale = p;
+        w->stale_cap = len;
+    }
+    memcpy(w->stale, data, len);
+    w->stale_len = len;
+    w->f.has_stale = 1;
     return 0;
 }
 
-/* Looks the key up; returns 1 when a hit was served, 0 for a miss, -1 when
- * Redis is unavailable. */
-static int try_hit(worker *w)
+static void serve_stale(worker *w)
 {
-    const char *data;
-    size_t len;
-    int rc = bc_store_get(w->store, w->key, &data, &len);
-    if (rc <= 0)
-        return rc;
+    bc_entry e;
+    if (bc_entry_decode(w->stale, w->stale_len, &e) == 0)
+        serve_entry(w, &e, (long)bc_entry_age(&e, bc_wall_ms()), "STALE");
+}
+
+typedef enum { LOOK_HIT, LOOK_MISS, LOOK_STALE, LOOK_DOWN } lookup_result;
+
+/* Serves DATA when fresh, keeps it when stale. */
+static lookup_result classify(worker *w, const char *data, size_t len)
+{
     bc_entry e;
     if (bc_entry_decode(data, len, &e) < 0) {
         bc_log(BC_LOG_DEBUG, "entry %s: unknown format, treated as a miss",
                w->key);
+        return LOOK_MISS;
+    }
+    long age = (long)bc_entry_age(&e, bc_wall_ms());
+    if (age < (long)e.ttl) {
+        serve_entry(w, &e, age, "HIT");
+        return LOOK_HIT;
+    }
+    if (age < (long)e.ttl + (long)e.stale_ttl && keep_stale(w, data, len) == 0)
+        return LOOK_STALE;
+    return LOOK_MISS;
+}
+
+static lookup_result lookup(worker *w)
+{
+    const char *data;
+    size_t len;
+    int rc = bc_store_get(w->store, w->key, &data, &len);
+    if (rc < 0)
+        return LOOK_DOWN;
+    return rc == 0 ? LOOK_MISS : classify(w, data, len);
+}
+
+/* Tries to become the key's filler. Returns 1, 0 (someone else fills) or
+ * -1 (Redis fault). */
+static int take_lease(worker *w)
+{
+    const bc_config *cfg = w->ref->cfg;
+    snprintf(w->token, sizeof w->token, "%016llx-%llu",
+             (unsigned long long)w->token_base,
+             (unsigned long long)++w->fills);
+    /* A lease outlives the longest fill the backend may take, so a slow
+     * but legitimate fill is not mistaken for a voided one. */
+    long ttl_ms = (long)cfg->backend.timeout_ms + 1000;
+    int rc = bc_store_lease_take(w->store, w->lease, w->token, ttl_ms,
+                                 w->leases);
+    w->f.leased = rc == 1;
+    return rc;
+}
+
+typedef enum { WAIT_SERVED, WAIT_LEASED, WAIT_PASS, WAIT_DOWN } wait_result;
+
+/* Waits for another request's fill of the key, up to lock_timeout_ms. */
+static wait_result wait_fill(worker *w)
+{
+    const bc_config *cfg = w->ref->cfg;
+    int64_t deadline = bc_now_ms() + cfg->cache.lock_timeout_ms;
+    long pause_ms = 2;
+    while (bc_now_ms() < deadline) {
+        struct timespec ts = {0, pause_ms * 1000000L};
+        nanosleep(&ts, NULL);
+        pause_ms = pause_ms * 2 > 50 ? 50 : pause_ms * 2;
+        const char *data;
+        size_t len;
+        int lease;
+        int rc = bc_store_get_check(w->store, w->key, w->lease, &data, &len,
+                                    &lease);
+        if (rc < 0)
+            return WAIT_DOWN;
+        if (rc == 1 && classify(w, data, len) == LOOK_HIT)
+            return WAIT_SERVED;
+        if (lease == BC_LEASE_PASS)
+            return WAIT_PASS;
+        if (lease == BC_LEASE_FREE) {
+            rc = take_lease(w);
+            if (rc != 0)
+                return rc > 0 ? WAIT_LEASED : WAIT_DOWN;
+        }
+    }
+    w->f.detail = "lock-timeout";
+    return WAIT_PASS;
+}
+
+/* Serves the key from the cache if it can. Returns 1 when the request was
+ * answered; 0 when it must be forwarded (w->f says whether it is the fill
+ * and so may be stored). */
+static int serve_cached(worker *w)
+{
+    fill *f = &w->f;
+    lookup_result lr = lookup(w);
+    if (lr == LOOK_HIT)
+        return 1;
+    if (lr != LOOK_DOWN && is_head(w)) {
+        /* A HEAD miss is forwarded as HEAD and cannot fill the GET entry,
+         * so it neither takes the lease nor waits for one. */
+        f->keyed = 1;
+        f->xcache = "MISS";
+        f->detail = "head";
         return 0;
     }
-    return serve_entry(w, &e) == 0 ? 1 : 0;
+    int taken = lr == LOOK_DOWN ? -1 : take_lease(w);
+    if (taken < 0) {
+        f->detail = "redis-unavailable";
+        return 0;
+    }
+    f->keyed = 1;
+    f->xcache = "MISS";
+    f->detail = NULL;
+    if (taken == 0 && f->has_stale) {
+        serve_stale(w); /* another request refreshes it */
+        return 1;
+    }
+    wait_result wr = taken == 1 ? WAIT_LEASED : wait_fill(w);
+    if (wr == WAIT_SERVED)
+        return 1;
+    if (wr == WAIT_DOWN) {
+        f->xcache = "BYPASS";
+        f->detail = "redis-unavailable";
+        f->keyed = 0;
+        return 0;
+    }
+    f->storable = wr == WAIT_LEASED;
+    if (!f->storable && !f->detail)
+        f->detail = "pass";
+    return 0;
 }
 
 /* ---- forwarding ---- */
@@ -581,6 +720,10 @@ static int on_stdout(void *ctx, const char *data, size_t len)
         f->bad_head = 1;
         return -1;
     }
+    if (f->has_stale && w->head.status >= 500) {
+        f->use_stale = 1; /* SPEC 7: the stale entry beats an error */
+        return -1;
+    }
     if (f->keyed && f->storable)
         judge_head(w);
     f->head_done = 1;
@@ -674,7 +817,7 @@ static size_t encode_entry(worker *w)
 
 static void log_backend_failure(worker *w, bc_backend_status st)
 {
-    if (st == BC_BACKEND_ABORTED)
+    if (st == BC_BACKEND_ABORTED && !w->f.use_stale)
         return;
     bc_log_limited(&w->r->backend_log, BC_LOG_ERROR, "backend %s: %s",
                    backend_address(w), bc_fcgi_client_error(w->backend));
@@ -698,6 +841,11 @@ static size_t forward(worker *w)
         /* The stream ended inside or before the head. */
         f->bad_head = 1;
         st = BC_BACKEND_PROTOCOL;
+    }
+    if (st != BC_BACKEND_OK && !f->head_done && f->has_stale) {
+        log_backend_failure(w, st);
+        serve_stale(w);
+        return 0;
     }
     if (st != BC_BACKEND_OK) {
         if (f->bad_head)
@@ -729,8 +877,9 @@ static void reset_fill(worker *w)
     memset(&w->f, 0, sizeof w->f);
 }
 
-/* Stores the encoded entry with its tag and path index memberships. */
-static void store_entry(worker *w, size_t entry_len)
+/* Stores the encoded entry with its tag and path index memberships, if
+ * the fill's lease still holds. Returns 1 stored, 0 lease lost, -1 fault. */
+static int store_entry(worker *w, size_t entry_len)
 {
     const bc_config *cfg = w->ref->cfg;
     fill *f = &w->f;
@@ -750,8 +899,14 @@ static void store_entry(worker *w, size_t entry_len)
             idx[n] = w->idx[n], n++;
         i = e + 1;
     }
-    bc_store_put(w->store, w->key, w->entry, entry_len,
-                 f->ttl + w->ep->stale_ttl, idx, n);
+    int rc = bc_store_put_leased(w->store, w->key, w->entry, entry_len,
+                                 f->ttl + w->ep->stale_ttl, idx, n, w->lease,
+                                 w->token, w->leases);
+    if (rc == 0)
+        bc_log(BC_LOG_DEBUG, "%s: not stored, its lease was voided by an "
+                             "invalidation or expired",
+               w->key);
+    return rc;
 }
 
 /* RFC 9111 4.4: a successful unsafe request invalidates what is stored for
@@ -780,6 +935,26 @@ static void invalidate_path(worker *w, const char *path)
                              "request", path, removed);
 }
 
+/* Names the key's lease and the set of leases for this request. */
+static void name_lease(worker *w)
+{
+    const bc_config *cfg = w->ref->cfg;
+    bc_invalidate_lease_key(cfg, w->key, w->lease, sizeof w->lease);
+    bc_invalidate_lease_set(cfg, w->leases, sizeof w->leases);
+}
+
+/* After the response: store the fill, or release its waiters. */
+static void end_fill(worker *w, size_t entry_len)
+{
+    if (!w->f.leased)
+        return;
+    if (entry_len > 0 && store_entry(w, entry_len) >= 0)
+        return;
+    long pass_ms = w->ref->cfg->cache.lock_timeout_ms;
+    bc_store_lease_release(w->store, w->lease, w->token, w->leases,
+                           pass_ms < 1000 ? pass_ms : 1000);
+}
+
 static void handle(worker *w)
 {
     const bc_config *cfg = w->ref->cfg;
@@ -792,23 +967,17 @@ static void handle(worker *w)
     f->xcache = "BYPASS";
     f->detail = bc_key_status_token(ks);
     if (ks == BC_KEY_OK) {
-        int rc = try_hit(w);
-        if (rc == 1)
+        name_lease(w);
+        if (serve_cached(w))
             return;
-        if (rc == 0) {
-            f->keyed = 1;
-            f->storable = 1;
-            f->xcache = "MISS";
-            f->detail = NULL;
-        } else {
-            f->detail = "redis-unavailable";
-        }
     }
     size_t entry_len = forward(w);
-    if (entry_len > 0) {
-        /* Finish the client's response first: the store is off its path. */
-        FCGX_Finish_r(&w->req);
-        store_entry(w, entry_len);
+    if (f->leased) {
+        /* Finish the client's response first: the store is off its path.
+         * A cut response is ended by the caller, without END_REQUEST. */
+        if (!f->cut)
+            FCGX_Finish_r(&w->req);
+        end_fill(w, entry_len);
     } else if (ks == BC_KEY_METHOD && unsafe_success(w, rq.method)) {
         FCGX_Finish_r(&w->req);
         invalidate_path(w, rq.path);
@@ -886,6 +1055,10 @@ static int worker_init(bc_responder *r, worker *w)
     w->generation = atomic_load(&r->generation);
     w->store = bc_store_new(w->ref->cfg, &r->store_shared);
     w->headbuf = malloc(BC_RESPONSE_MAX_HEAD);
+    /* Lease tokens must differ across workers, processes and hosts. */
+    if (getrandom(&w->token_base, sizeof w->token_base, 0) !=
+        (ssize_t)sizeof w->token_base)
+        w->token_base = (uint64_t)bc_wall_ms() ^ (uint64_t)(uintptr_t)w;
     if (!w->store || !w->headbuf)
         return -1;
     FCGX_InitRequest(&w->req, r->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
@@ -1010,6 +1183,7 @@ void bc_responder_free(bc_responder *r)
         free(w->out);
         free(w->body);
         free(w->entry);
+        free(w->stale);
         free(w->params);
         if (w->ref)
             ref_release(r, w->ref);

@@ -460,3 +460,141 @@ long bc_store_ttl(bc_store *st, const char *key)
     freeReplyObject(r);
     return ttl;
 }
+
+/* KEYS: entry, lease, lease set, index...; ARGV: token, data, ttl. */
+static const char put_leased_lua[] =
+    "if redis.call('GET', KEYS[2]) ~= ARGV[1] then\n"
+    "  redis.call('SREM', KEYS[3], KEYS[2]) return 0 end\n"
+    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "redis.call('SREM', KEYS[3], KEYS[2])\n"
+    "for i = 4, #KEYS do\n"
+    "  redis.call('SADD', KEYS[i], KEYS[1])\n"
+    "  redis.call('EXPIRE', KEYS[i], ARGV[3], 'NX')\n"
+    "  redis.call('EXPIRE', KEYS[i], ARGV[3], 'GT')\n"
+    "end\n"
+    "return 1\n";
+
+/* KEYS: lease, lease set; ARGV: token, pass time in ms. The lease turns
+ * into a "pass" marker: waiters and newcomers go to the backend on their
+ * own instead of queueing for fills that would not be stored either. */
+static const char release_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  redis.call('SET', KEYS[1], 'pass', 'PX', ARGV[2]) end\n"
+    "redis.call('SREM', KEYS[2], KEYS[1])\n"
+    "return 1\n";
+
+int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
+                        long ttl_ms, const char *leases)
+{
+    drop_reply(st);
+    if (ensure_connected(st) < 0)
+        return -1;
+    redisAppendCommand(st->ctx, "SET %s %s NX PX %ld", lease, token, ttl_ms);
+    redisAppendCommand(st->ctx, "SADD %s %s", leases, lease);
+    /* The set of leases only lists fills in flight; it outlives them. */
+    redisAppendCommand(st->ctx, "PEXPIRE %s %ld", leases, ttl_ms * 2);
+    redisReply *r[3] = {NULL, NULL, NULL};
+    int rc = 0;
+    for (int i = 0; i < 3; i++)
+        if (redisGetReply(st->ctx, (void **)&r[i]) != REDIS_OK) {
+            fault(st, "lease", st->ctx->errstr);
+            rc = -1;
+            break;
+        }
+    if (rc == 0)
+        rc = r[0]->type == REDIS_REPLY_STATUS ? 1 : 0;
+    for (int i = 0; i < 3; i++)
+        if (r[i])
+            freeReplyObject(r[i]);
+    return rc;
+}
+
+int bc_store_put_leased(bc_store *st, const char *key, const char *data,
+                        size_t len, long ttl, char *const *indexes,
+                        size_t nindexes, const char *lease, const char *token,
+                        const char *leases)
+{
+    drop_reply(st);
+    if (ensure_connected(st) < 0)
+        return -1;
+    size_t nkeys = 3 + nindexes, argc = 3 + nkeys + 3;
+    const char **argv = calloc(argc, sizeof *argv);
+    size_t *argl = calloc(argc, sizeof *argl);
+    if (!argv || !argl) {
+        free(argv);
+        free(argl);
+        return -1;
+    }
+    char nk[16], ttls[24];
+    snprintf(nk, sizeof nk, "%zu", nkeys);
+    snprintf(ttls, sizeof ttls, "%ld", ttl);
+    size_t i = 0;
+    argv[i++] = "EVAL";
+    argv[i++] = put_leased_lua;
+    argv[i++] = nk;
+    argv[i++] = key;
+    argv[i++] = lease;
+    argv[i++] = leases;
+    for (size_t j = 0; j < nindexes; j++)
+        argv[i++] = indexes[j];
+    argv[i++] = token;
+    argl[i] = len;
+    argv[i++] = data;
+    argv[i++] = ttls;
+    for (size_t j = 0; j < argc; j++)
+        if (j != argc - 2)
+            argl[j] = strlen(argv[j]);
+    redisReply *r = redisCommandArgv(st->ctx, (int)argc, argv, argl);
+    free(argv);
+    free(argl);
+    if (check_reply(st, r, "EVAL store") < 0)
+        return -1;
+    int stored = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return stored;
+}
+
+int bc_store_lease_release(bc_store *st, const char *lease, const char *token,
+                           const char *leases, long pass_ms)
+{
+    drop_reply(st);
+    if (ensure_connected(st) < 0)
+        return -1;
+    redisReply *r = redisCommand(st->ctx, "EVAL %s 2 %s %s %s %ld",
+                                 release_lua, lease, leases, token, pass_ms);
+    if (check_reply(st, r, "EVAL release") < 0)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+int bc_store_get_check(bc_store *st, const char *key, const char *lease,
+                       const char **data, size_t *len, int *lease_state)
+{
+    drop_reply(st);
+    if (ensure_connected(st) < 0)
+        return -1;
+    redisAppendCommand(st->ctx, "GET %s", key);
+    redisAppendCommand(st->ctx, "GET %s", lease);
+    redisReply *get = NULL, *ex = NULL;
+    if (redisGetReply(st->ctx, (void **)&get) != REDIS_OK ||
+        redisGetReply(st->ctx, (void **)&ex) != REDIS_OK) {
+        if (get)
+            freeReplyObject(get);
+        fault(st, "GET", st->ctx->errstr);
+        return -1;
+    }
+    *lease_state = ex->type != REDIS_REPLY_STRING  ? BC_LEASE_FREE
+                   : strcmp(ex->str, "pass") == 0 ? BC_LEASE_PASS
+                                                  : BC_LEASE_HELD;
+    freeReplyObject(ex);
+    if (get->type != REDIS_REPLY_STRING) {
+        freeReplyObject(get);
+        return 0;
+    }
+    st->last = get;
+    *data = get->str;
+    *len = (size_t)get->len;
+    return 1;
+}

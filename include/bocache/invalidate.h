@@ -42,6 +42,13 @@ long bc_invalidate_path(bc_store *st, const bc_config *cfg,
 int bc_invalidate_tag_index(const bc_config *cfg, const char *tag,
                             size_t len, char *out, size_t outlen);
 
+/* Writes the name of the fill lease of entry KEY: PREFIX:#lease:KEY. */
+int bc_invalidate_lease_key(const bc_config *cfg, const char *key, char *out,
+                            size_t outlen);
+
+/* Writes the name of the set listing the leases of fills in flight. */
+int bc_invalidate_lease_set(const bc_config *cfg, char *out, size_t outlen);
+
 /* Writes the name of the path index of ENCODED_PATH into OUT. */
 int bc_invalidate_path_index(const bc_config *cfg, const char *encoded_path,
                              size_t len, char *out, size_t outlen);

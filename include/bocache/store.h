@@ -72,6 +72,34 @@ long bc_store_unlink(bc_store *st, char *const *keys, const size_t *lens,
  * it), 0 when it existed, -1 on a fault. */
 int bc_store_claim(bc_store *st, const char *key, long ttl);
 
+/* Takes the fill lease LEASE for TTL_MS with value TOKEN (SET NX PX) and
+ * lists it in the lease set LEASES. Returns 1 when taken, 0 when another
+ * fill holds it, -1 on a fault. */
+int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
+                        long ttl_ms, const char *leases);
+
+/* Stores like bc_store_put, but only while LEASE still holds TOKEN, and
+ * then drops the lease, atomically (one Lua script). Returns 1 when
+ * stored, 0 when the lease was lost (expired or voided by an
+ * invalidation), -1 on a fault. */
+int bc_store_put_leased(bc_store *st, const char *key, const char *data,
+                        size_t len, long ttl, char *const *indexes,
+                        size_t nindexes, const char *lease, const char *token,
+                        const char *leases);
+
+/* Ends a fill that is not stored: if LEASE still holds TOKEN it becomes a
+ * "pass" marker for PASS_MS, which releases the waiters at once (they go
+ * to the backend themselves). Returns 0 or -1. */
+int bc_store_lease_release(bc_store *st, const char *lease, const char *token,
+                           const char *leases, long pass_ms);
+
+enum { BC_LEASE_FREE = 0, BC_LEASE_HELD, BC_LEASE_PASS };
+
+/* GET KEY and the state of LEASE in one round trip: returns as
+ * bc_store_get and sets *LEASE_STATE to a BC_LEASE_ value. */
+int bc_store_get_check(bc_store *st, const char *key, const char *lease,
+                       const char **data, size_t *len, int *lease_state);
+
 /* Seconds KEY has left (TTL); -2 when absent, -1 when it has no expiry,
  * -3 on a fault. */
 long bc_store_ttl(bc_store *st, const char *key);
