@@ -92,6 +92,8 @@ static void *run(void *arg)
                 continue;
             }
             subscribed = 1;
+            if (l->hooks.subscribed)
+                l->hooks.subscribed(l->hooks.ctx);
             bc_log(BC_LOG_INFO, "listening for invalidations on %s",
                    l->cfg->redis.channel);
         }

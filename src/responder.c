@@ -25,6 +25,7 @@
 #include "bocache/key.h"
 #include "bocache/listener.h"
 #include "bocache/log.h"
+#include "bocache/memtier.h"
 #include "bocache/response.h"
 #include "bocache/store.h"
 
@@ -56,6 +57,7 @@ struct bc_responder {
     int nworkers;
     bc_listener *listener;
     cfg_ref *listener_ref; /* the configuration the listener runs with */
+    bc_memtier *mem;       /* NULL when cache.memory_size is 0 */
 };
 
 /* Per-request forwarding state, reset for every request. */
@@ -69,6 +71,7 @@ typedef struct fill {
     int leased;    /* this request holds the key's fill lease */
     int has_stale; /* w->stale holds an entry within stale_ttl */
     int use_stale; /* serve the stale entry instead of the backend's error */
+    int from_memory; /* the hit came from the in-memory tier */
     long ttl;
     const char *xcache;
     const char *detail; /* Cache-Status detail, or NULL */
@@ -95,6 +98,7 @@ struct worker {
     char leases[256];            /* the set of fills in flight */
     char token[48];              /* this fill's lease value */
     uint64_t token_base, fills;
+    uint64_t mem_gen; /* memory tier generation before the lookup */
     char *stale; /* a copy of a stale entry kept while refreshing it */
     size_t stale_len, stale_cap;
     char idx[BC_MAX_INDEXES][BC_KEY_MAX]; /* index keys of the entry */
@@ -172,6 +176,18 @@ static void follow_config(worker *w)
     bc_store_reconfigure(w->store, w->ref->cfg);
     open_backend(w);
     ref_release(w->r, old);
+}
+
+typedef struct drop_ctx {
+    const bc_config *cfg;
+    const bc_message *m;
+} drop_ctx;
+
+static int covers(void *ctx, const char *key, size_t klen, const char *tags,
+                  size_t tags_len)
+{
+    const drop_ctx *d = ctx;
+    return bc_invalidate_covers(d->cfg, d->m, key, klen, tags, tags_len);
 }
 
 /* ---- small output helpers ---- */
@@ -363,7 +379,8 @@ static void serve_entry(worker *w, const bc_entry *e, long age,
     }
     w->out_len = 0;
     char cs[64];
-    snprintf(cs, sizeof cs, "hit; ttl=%ld", (long)e->ttl - age);
+    snprintf(cs, sizeof cs, "hit; ttl=%ld%s", (long)e->ttl - age,
+             w->f.from_memory ? "; detail=memory" : "");
     if (add_cache_headers(w, label, cs, age) < 0)
         return;
     /* Three writes into libfcgi's buffer, no copy of head or body. */
@@ -397,6 +414,21 @@ static void serve_stale(worker *w)
         serve_entry(w, &e, (long)bc_entry_age(&e, bc_wall_ms()), "STALE");
 }
 
+/* Keeps a fresh entry in the memory tier for memory_ttl, never past its
+ * own freshness. */
+static void remember(worker *w, const bc_entry *e, const char *data,
+                     size_t len, long age)
+{
+    bc_memtier *mem = w->r->mem;
+    if (!mem)
+        return;
+    long left_ms = ((long)e->ttl - age) * 1000;
+    long mem_ms = (long)w->ref->cfg->cache.memory_ttl * 1000;
+    bc_memtier_put(mem, w->mem_gen, w->key, strlen(w->key), data, len,
+                   e->tags, e->tags_len,
+                   bc_now_ms() + (left_ms < mem_ms ? left_ms : mem_ms));
+}
+
 typedef enum { LOOK_HIT, LOOK_MISS, LOOK_STALE, LOOK_DOWN } lookup_result;
 
 /* Serves DATA when fresh, keeps it when stale. */
@@ -411,6 +443,7 @@ static lookup_result classify(worker *w, const char *data, size_t len)
     long age = (long)bc_entry_age(&e, bc_wall_ms());
     if (age < (long)e.ttl) {
         serve_entry(w, &e, age, "HIT");
+        remember(w, &e, data, len, age);
         return LOOK_HIT;
     }
     if (age < (long)e.ttl + (long)e.stale_ttl && keep_stale(w, data, len) == 0)
@@ -418,10 +451,35 @@ static lookup_result classify(worker *w, const char *data, size_t len)
     return LOOK_MISS;
 }
 
+/* Serves the key from the memory tier when it holds it fresh. */
+static int memory_hit(worker *w)
+{
+    bc_memtier *mem = w->r->mem;
+    w->mem_gen = bc_memtier_generation(mem);
+    const bc_memblob *b =
+        bc_memtier_get(mem, w->key, strlen(w->key), bc_now_ms());
+    if (!b)
+        return 0;
+    bc_entry e;
+    int hit = 0;
+    if (bc_entry_decode(b->data, b->len, &e) == 0) {
+        long age = (long)bc_entry_age(&e, bc_wall_ms());
+        if (age < (long)e.ttl) {
+            w->f.from_memory = 1;
+            serve_entry(w, &e, age, "HIT");
+            hit = 1;
+        }
+    }
+    bc_memtier_release(mem, b);
+    return hit;
+}
+
 static lookup_result lookup(worker *w)
 {
     const char *data;
     size_t len;
+    if (w->r->mem && memory_hit(w))
+        return LOOK_HIT;
     int rc = bc_store_get(w->store, w->key, &data, &len);
     if (rc < 0)
         return LOOK_DOWN;
@@ -906,6 +964,9 @@ static int store_entry(worker *w, size_t entry_len)
         bc_log(BC_LOG_DEBUG, "%s: not stored, its lease was voided by an "
                              "invalidation or expired",
                w->key);
+    bc_entry e;
+    if (rc == 1 && bc_entry_decode(w->entry, entry_len, &e) == 0)
+        remember(w, &e, w->entry, entry_len, 0);
     return rc;
 }
 
@@ -923,6 +984,32 @@ static int unsafe_success(const worker *w, const char *method)
     return 0;
 }
 
+/* Tells every process's memory tier about a path invalidation: dropped
+ * here at once, and published with an id this process has already claimed,
+ * so the other listeners only clear their memory (Redis is done). The
+ * message's uris match by prefix, which over-invalidates memory a little;
+ * entries there live memory_ttl seconds at most anyway. */
+static void announce_path(worker *w, const char *path)
+{
+    const bc_config *cfg = w->ref->cfg;
+    char pattern[256], id[40];
+    unsigned char rnd[16];
+    snprintf(pattern, sizeof pattern, "%s:*", cfg->redis.prefix);
+    char *uris[1] = {(char *)path};
+    bc_message m = {.pattern = pattern, .uris = uris, .nuris = 1};
+    drop_ctx d = {cfg, &m};
+    bc_memtier_drop_if(w->r->mem, covers, &d);
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        return;
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+    m.id = id;
+    char *json = bc_message_encode(&m);
+    if (json && bc_invalidate_claim(w->store, cfg, id) == 1)
+        bc_store_publish(w->store, cfg->redis.channel, json, strlen(json));
+    free(json);
+}
+
 static void invalidate_path(worker *w, const char *path)
 {
     char enc[BC_KEY_MAX];
@@ -933,6 +1020,8 @@ static void invalidate_path(worker *w, const char *path)
     if (removed > 0)
         bc_log(BC_LOG_DEBUG, "%s: %ld entries invalidated by an unsafe "
                              "request", path, removed);
+    if (w->r->mem)
+        announce_path(w, path);
 }
 
 /* Names the key's lease and the set of leases for this request. */
@@ -1043,6 +1132,8 @@ bc_responder *bc_responder_new(bc_config *cfg, int listen_fd,
     ref->cfg = cfg;
     r->cur = ref;
     r->listen_fd = listen_fd;
+    if (cfg->cache.memory_size > 0)
+        r->mem = bc_memtier_new((size_t)cfg->cache.memory_size);
     r->backend_override = backend_address ? strdup(backend_address) : NULL;
     pthread_mutex_init(&r->lock, NULL);
     return r;
@@ -1065,12 +1156,36 @@ static int worker_init(bc_responder *r, worker *w)
     return open_backend(w);
 }
 
-/* Runs the invalidation listener with the configuration in force. */
+static void on_message(void *ctx, const bc_message *m)
+{
+    bc_responder *r = ctx;
+    drop_ctx d = {r->listener_ref->cfg, m};
+    bc_memtier_drop_if(r->mem, covers, &d);
+}
+
+static void on_lost(void *ctx)
+{
+    bc_responder *r = ctx;
+    bc_memtier_reset(r->mem, 0);
+}
+
+static void on_subscribed(void *ctx)
+{
+    bc_responder *r = ctx;
+    bc_memtier_reset(r->mem, 1);
+}
+
+/* Runs the invalidation listener with the configuration in force. The
+ * memory tier follows the subscription: it is only used while no
+ * invalidation can be missed. */
 static int start_listener(bc_responder *r, char *err, size_t errlen)
 {
+    bc_listener_hooks hooks = {0};
+    if (r->mem)
+        hooks = (bc_listener_hooks){on_message, on_lost, on_subscribed, r};
     r->listener_ref = ref_acquire(r);
     r->listener = bc_listener_start(r->listener_ref->cfg, &r->store_shared,
-                                    NULL, err, errlen);
+                                    &hooks, err, errlen);
     if (!r->listener) {
         ref_release(r, r->listener_ref);
         r->listener_ref = NULL;
@@ -1189,6 +1304,7 @@ void bc_responder_free(bc_responder *r)
             ref_release(r, w->ref);
     }
     free(r->workers);
+    bc_memtier_free(r->mem);
     bc_config_free(r->cur->cfg);
     free(r->cur);
     free(r->backend_override);

@@ -17,6 +17,9 @@ typedef struct bc_listener_hooks {
     /* The subscription was lost: messages may have been missed, so drop
      * everything before serving from memory again. */
     void (*lost)(void *ctx);
+    /* The subscription is (again) in place: from now on no message is
+     * missed, so the tier may be used again. */
+    void (*subscribed)(void *ctx);
     void *ctx;
 } bc_listener_hooks;
 
