@@ -10,6 +10,7 @@
 #include "bocache/client.h"
 #include "bocache/entry.h"
 #include "bocache/key.h"
+#include "bocache/stats.h"
 #include "bocache/store.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/bocache.conf"
@@ -203,6 +204,33 @@ static int count_key(void *ctx, const char *key, size_t len)
     return 0;
 }
 
+static void take_counter(void *ctx, const char *field, const char *value)
+{
+    unsigned long long *totals = ctx;
+    for (int i = 0; i < BC_STAT_COUNT; i++)
+        if (strcmp(field, bc_stat_name((bc_stat)i)) == 0)
+            totals[i] = strtoull(value, NULL, 10);
+}
+
+static void print_stats(const counts *n, const unsigned long long *totals,
+                        int json)
+{
+    if (json)
+        printf("{\"entries\":%ld,\"index_keys\":%ld", n->entries,
+               n->indexes);
+    else
+        printf("%-28s %ld\n%-28s %ld\n", "entries", n->entries,
+               "index_keys", n->indexes);
+    for (int i = 0; i < BC_STAT_COUNT; i++) {
+        if (json)
+            printf(",\"%s\":%llu", bc_stat_name((bc_stat)i), totals[i]);
+        else
+            printf("%-28s %llu\n", bc_stat_name((bc_stat)i), totals[i]);
+    }
+    if (json)
+        printf("}\n");
+}
+
 static int cmd_stats(bc_client *c, int argc, char **argv)
 {
     int json = argc == 1 && strcmp(argv[0], "--json") == 0;
@@ -220,17 +248,18 @@ static int cmd_stats(bc_client *c, int argc, char **argv)
     do
         rc = bc_store_scan(st, NULL, &cursor, pattern, 1000, count_key, &n);
     while (rc == 0 && cursor != 0);
+    unsigned long long totals[BC_STAT_COUNT] = {0};
+    char key[256];
+    snprintf(key, sizeof key, "%s:#stats", cfg->redis.prefix);
+    if (rc == 0)
+        rc = bc_store_hgetall(st, key, take_counter, totals);
     bc_store_free(st);
     if (rc < 0) {
         fprintf(stderr, "bocache-ctl: Redis at %s is unavailable\n",
                 cfg->redis.address);
         return EXIT_FAILURE;
     }
-    if (json)
-        printf("{\"entries\":%ld,\"index_keys\":%ld}\n", n.entries,
-               n.indexes);
-    else
-        printf("entries     %ld\nindex keys  %ld\n", n.entries, n.indexes);
+    print_stats(&n, totals, json);
     return 0;
 }
 

@@ -26,7 +26,36 @@ struct bc_listener {
     _Atomic int stop;
     bc_ratelimit bad_log;
     bc_ratelimit lost_log;
+    bc_stats *stats;
+    int64_t next_flush_ms;
 };
+
+#define FLUSH_MS 1000
+
+/* Adds the counts since the last flush to PREFIX:#stats; on a fault they
+ * are put back and go with the next flush. */
+static void flush_stats(bc_listener *l)
+{
+    const char *fields[BC_STAT_COUNT];
+    uint64_t deltas[BC_STAT_COUNT];
+    bc_stat which[BC_STAT_COUNT];
+    size_t n = 0;
+    char key[256];
+    if (!l->stats)
+        return;
+    snprintf(key, sizeof key, "%s:#stats", l->cfg->redis.prefix);
+    for (int i = 0; i < BC_STAT_COUNT; i++) {
+        uint64_t d = atomic_exchange(&l->stats->v[i], 0);
+        if (d == 0)
+            continue;
+        which[n] = (bc_stat)i;
+        fields[n] = bc_stat_name((bc_stat)i);
+        deltas[n++] = d;
+    }
+    if (bc_store_hincr(l->work, key, fields, deltas, n) < 0)
+        for (size_t i = 0; i < n; i++)
+            bc_stats_add(l->stats, which[i], deltas[i]);
+}
 
 static void apply(bc_listener *l, const bc_message *m, const char *payload,
                   size_t len)
@@ -48,6 +77,8 @@ static void apply(bc_listener *l, const bc_message *m, const char *payload,
     char err[256];
     int64_t t0 = bc_now_ms();
     long n = bc_invalidate_apply(l->work, l->cfg, m, err, sizeof err);
+    if (l->stats && n > 0)
+        bc_stats_add(l->stats, BC_STAT_KEYS_REMOVED, (uint64_t)n);
     if (n < 0)
         bc_log(BC_LOG_WARN, "invalidation: %s", err);
     else
@@ -63,8 +94,12 @@ static void handle(bc_listener *l, const char *payload, size_t len)
     if (bc_message_parse(payload, len, &m, err, sizeof err) < 0) {
         bc_log_limited(&l->bad_log, BC_LOG_WARN,
                        "invalidation message ignored: %s", err);
+        if (l->stats)
+            bc_stats_add(l->stats, BC_STAT_INVALIDATION_MALFORMED, 1);
         return;
     }
+    if (l->stats)
+        bc_stats_add(l->stats, BC_STAT_INVALIDATION_MESSAGES, 1);
     apply(l, &m, payload, len);
     bc_message_free(&m);
 }
@@ -86,6 +121,10 @@ static void *run(void *arg)
     bc_listener *l = arg;
     int subscribed = 0;
     while (!atomic_load(&l->stop)) {
+        if (bc_now_ms() >= l->next_flush_ms) {
+            flush_stats(l);
+            l->next_flush_ms = bc_now_ms() + FLUSH_MS;
+        }
         if (!subscribed) {
             if (bc_store_subscribe(l->sub, l->cfg->redis.channel) < 0) {
                 pause_ms(POLL_MS);
@@ -113,8 +152,8 @@ static void *run(void *arg)
 }
 
 bc_listener *bc_listener_start(const bc_config *cfg, bc_store_shared *shared,
-                               const bc_listener_hooks *hooks, char *err,
-                               size_t errlen)
+                               const bc_listener_hooks *hooks,
+                               bc_stats *stats, char *err, size_t errlen)
 {
     bc_listener *l = calloc(1, sizeof *l);
     if (!l) {
@@ -122,6 +161,7 @@ bc_listener *bc_listener_start(const bc_config *cfg, bc_store_shared *shared,
         return NULL;
     }
     l->cfg = cfg;
+    l->stats = stats;
     if (hooks)
         l->hooks = *hooks;
     l->sub = bc_store_new(cfg, shared);
@@ -149,6 +189,7 @@ void bc_listener_stop(bc_listener *l)
         return;
     atomic_store(&l->stop, 1);
     pthread_join(l->thread, NULL);
+    flush_stats(l); /* the last counts of a stopping gateway */
     bc_store_free(l->sub);
     bc_store_free(l->work);
     free(l);

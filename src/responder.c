@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bocache/cache_control.h"
 #include "bocache/conditional.h"
@@ -58,6 +59,7 @@ struct bc_responder {
     bc_listener *listener;
     cfg_ref *listener_ref; /* the configuration the listener runs with */
     bc_memtier *mem;       /* NULL when cache.memory_size is 0 */
+    bc_stats stats;
 };
 
 /* Per-request forwarding state, reset for every request. */
@@ -373,6 +375,11 @@ static int not_modified(worker *w, const bc_entry *e)
 static void serve_entry(worker *w, const bc_entry *e, long age,
                         const char *label)
 {
+    bc_stats_add(&w->r->stats,
+                 strcmp(label, "STALE") == 0 ? BC_STAT_STALE
+                 : w->f.from_memory          ? BC_STAT_HIT_MEMORY
+                                             : BC_STAT_HIT,
+                 1);
     if (not_modified(w, e)) {
         send_not_modified(w, e, age);
         return;
@@ -511,6 +518,7 @@ static wait_result wait_fill(worker *w)
     const bc_config *cfg = w->ref->cfg;
     int64_t deadline = bc_now_ms() + cfg->cache.lock_timeout_ms;
     long pause_ms = 2;
+    bc_stats_add(&w->r->stats, BC_STAT_LOCK_WAITS, 1);
     while (bc_now_ms() < deadline) {
         struct timespec ts = {0, pause_ms * 1000000L};
         nanosleep(&ts, NULL);
@@ -877,6 +885,7 @@ static void log_backend_failure(worker *w, bc_backend_status st)
 {
     if (st == BC_BACKEND_ABORTED && !w->f.use_stale)
         return;
+    bc_stats_add(&w->r->stats, BC_STAT_BACKEND_ERRORS, 1);
     bc_log_limited(&w->r->backend_log, BC_LOG_ERROR, "backend %s: %s",
                    backend_address(w), bc_fcgi_client_error(w->backend));
 }
@@ -906,6 +915,8 @@ static size_t forward(worker *w)
         return 0;
     }
     if (st != BC_BACKEND_OK) {
+        if (f->bad_head)
+            bc_stats_add(&w->r->stats, BC_STAT_BACKEND_ERRORS, 1);
         if (f->bad_head)
             bc_log_limited(&w->r->backend_log, BC_LOG_ERROR,
                            "backend %s: malformed or missing response head",
@@ -964,6 +975,9 @@ static int store_entry(worker *w, size_t entry_len)
         bc_log(BC_LOG_DEBUG, "%s: not stored, its lease was voided by an "
                              "invalidation or expired",
                w->key);
+    if (rc >= 0)
+        bc_stats_add(&w->r->stats,
+                     rc == 1 ? BC_STAT_STORE : BC_STAT_SKIP_LEASE_LOST, 1);
     bc_entry e;
     if (rc == 1 && bc_entry_decode(w->entry, entry_len, &e) == 0)
         remember(w, &e, w->entry, entry_len, 0);
@@ -1024,6 +1038,82 @@ static void invalidate_path(worker *w, const char *path)
         announce_path(w, path);
 }
 
+/* ---- status endpoint ---- */
+
+static int status_allowed(worker *w)
+{
+    const bc_config *cfg = w->ref->cfg;
+    const char *addr = param(w, "REMOTE_ADDR");
+    for (size_t i = 0; addr && i < cfg->nstatus_allow; i++)
+        if (strcmp(addr, cfg->status_allow[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void take_stat(void *ctx, const char *field, const char *value)
+{
+    unsigned long long *totals = ctx;
+    for (int i = 0; i < BC_STAT_COUNT; i++)
+        if (strcmp(field, bc_stat_name((bc_stat)i)) == 0)
+            totals[i] = strtoull(value, NULL, 10);
+}
+
+/* Prometheus text format: the fleet's counters from Redis, and this
+ * process's memory tier. */
+static void serve_status(worker *w)
+{
+    const bc_config *cfg = w->ref->cfg;
+    w->out_len = 0;
+    if (!status_allowed(w)) {
+        out_printf(w, "Status: 403 Forbidden\r\nContent-Type: text/plain\r\n"
+                      "\r\nforbidden: this address is not in "
+                      "status_allow\n");
+        put(w, w->out, w->out_len);
+        return;
+    }
+    unsigned long long totals[BC_STAT_COUNT] = {0};
+    char key[256];
+    snprintf(key, sizeof key, "%s:#stats", cfg->redis.prefix);
+    int up = bc_store_hgetall(w->store, key, take_stat, totals) == 0;
+    out_printf(w, "Status: 200 OK\r\nContent-Type: text/plain; "
+                  "version=0.0.4\r\nCache-Control: no-store\r\n\r\n");
+    out_printf(w, "# HELP bocache_redis_up Whether Redis answered.\n"
+                  "# TYPE bocache_redis_up gauge\nbocache_redis_up %d\n",
+               up);
+    for (int i = 0; i < BC_STAT_COUNT && up; i++) {
+        const char *n = bc_stat_name((bc_stat)i);
+        out_printf(w, "# HELP bocache_%s_total %s\n# TYPE bocache_%s_total "
+                      "counter\nbocache_%s_total %llu\n",
+                   n, bc_stat_help((bc_stat)i), n, n, totals[i]);
+    }
+    if (w->r->mem)
+        out_printf(w, "# HELP bocache_memory_bytes Bytes in this process's "
+                      "memory tier.\n# TYPE bocache_memory_bytes gauge\n"
+                      "bocache_memory_bytes{pid=\"%ld\"} %zu\n",
+                   (long)getpid(), bc_memtier_bytes(w->r->mem));
+    put(w, w->out, w->out_len);
+}
+
+/* Counts a forwarded request: a miss (and why it was not stored) or a
+ * bypass (and why no lookup was made). */
+static void count_forward(worker *w, size_t entry_len)
+{
+    fill *f = &w->f;
+    bc_stats *s = &w->r->stats;
+    if (!f->keyed) {
+        bc_stats_add(s, bc_stat_bypass_for(f->detail), 1);
+        return;
+    }
+    bc_stats_add(s, BC_STAT_MISS, 1);
+    if (entry_len > 0)
+        return; /* counted by the store */
+    const char *why = f->detail;
+    if (why && (strcmp(why, "pass") == 0 || strcmp(why, "lock-timeout") == 0))
+        bc_stats_add(s, BC_STAT_SKIP_PASS, 1);
+    else
+        bc_stats_add(s, bc_stat_skip_for(why), 1);
+}
+
 /* Names the key's lease and the set of leases for this request. */
 static void name_lease(worker *w)
 {
@@ -1052,6 +1142,10 @@ static void handle(worker *w)
     char path[BC_KEY_MAX];
     reset_fill(w);
     request_view(w, &rq, path, sizeof path);
+    if (cfg->status_path[0] && strcmp(rq.path, cfg->status_path) == 0) {
+        serve_status(w);
+        return;
+    }
     bc_key_status ks = bc_key_build(cfg, &rq, &w->ep, w->key, sizeof w->key);
     f->xcache = "BYPASS";
     f->detail = bc_key_status_token(ks);
@@ -1061,6 +1155,7 @@ static void handle(worker *w)
             return;
     }
     size_t entry_len = forward(w);
+    count_forward(w, entry_len);
     if (f->leased) {
         /* Finish the client's response first: the store is off its path.
          * A cut response is ended by the caller, without END_REQUEST. */
@@ -1132,6 +1227,7 @@ bc_responder *bc_responder_new(bc_config *cfg, int listen_fd,
     ref->cfg = cfg;
     r->cur = ref;
     r->listen_fd = listen_fd;
+    r->store_shared.stats = &r->stats;
     if (cfg->cache.memory_size > 0)
         r->mem = bc_memtier_new((size_t)cfg->cache.memory_size);
     r->backend_override = backend_address ? strdup(backend_address) : NULL;
@@ -1185,7 +1281,7 @@ static int start_listener(bc_responder *r, char *err, size_t errlen)
         hooks = (bc_listener_hooks){on_message, on_lost, on_subscribed, r};
     r->listener_ref = ref_acquire(r);
     r->listener = bc_listener_start(r->listener_ref->cfg, &r->store_shared,
-                                    &hooks, err, errlen);
+                                    &hooks, &r->stats, err, errlen);
     if (!r->listener) {
         ref_release(r, r->listener_ref);
         r->listener_ref = NULL;

@@ -88,6 +88,8 @@ static void fault(bc_store *st, const char *what, const char *detail)
     st->backoff_ms = st->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
                                                          : st->backoff_ms * 2;
     st->was_down = 1;
+    if (st->shared->stats)
+        bc_stats_add(st->shared->stats, BC_STAT_REDIS_ERRORS, 1);
     bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
                    "redis %s: %s: %s; serving uncached (BYPASS) and retrying",
                    st->cfg->redis.address, what, copy);
@@ -597,4 +599,38 @@ int bc_store_get_check(bc_store *st, const char *key, const char *lease,
     *data = get->str;
     *len = (size_t)get->len;
     return 1;
+}
+
+int bc_store_hincr(bc_store *st, const char *key, const char *const *fields,
+                   const uint64_t *deltas, size_t n)
+{
+    drop_reply(st);
+    if (n == 0)
+        return 0;
+    if (ensure_connected(st) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        redisAppendCommand(st->ctx, "HINCRBY %s %s %llu", key, fields[i],
+                           (unsigned long long)deltas[i]);
+    return drain_replies(st, n, "HINCRBY");
+}
+
+int bc_store_hgetall(bc_store *st, const char *key,
+                     void (*fn)(void *ctx, const char *field,
+                                const char *value),
+                     void *ctx)
+{
+    drop_reply(st);
+    if (ensure_connected(st) < 0)
+        return -1;
+    redisReply *r = redisCommand(st->ctx, "HGETALL %s", key);
+    if (check_reply(st, r, "HGETALL") < 0)
+        return -1;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+         i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING &&
+            r->element[i + 1]->type == REDIS_REPLY_STRING)
+            fn(ctx, r->element[i]->str, r->element[i + 1]->str);
+    freeReplyObject(r);
+    return 0;
 }

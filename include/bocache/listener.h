@@ -7,6 +7,7 @@
 
 #include "bocache/config.h"
 #include "bocache/message.h"
+#include "bocache/stats.h"
 #include "bocache/store.h"
 
 /* What the gateway does beside Redis: drop entries from its in-memory
@@ -27,9 +28,11 @@ typedef struct bc_listener bc_listener;
 
 /* Starts the listener thread for CFG (borrowed; must outlive the listener)
  * with HOOKS (copied). Returns NULL with a message in ERR. */
+/* The thread also adds the process's counters in STATS (borrowed) to the
+ * fleet's totals in Redis every second. */
 bc_listener *bc_listener_start(const bc_config *cfg, bc_store_shared *shared,
-                               const bc_listener_hooks *hooks, char *err,
-                               size_t errlen);
+                               const bc_listener_hooks *hooks,
+                               bc_stats *stats, char *err, size_t errlen);
 
 /* Stops the thread (within half a second) and frees L. */
 void bc_listener_stop(bc_listener *l);

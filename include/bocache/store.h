@@ -8,6 +8,7 @@
 
 #include "bocache/config.h"
 #include "bocache/log.h"
+#include "bocache/stats.h"
 
 typedef struct bc_store bc_store;
 
@@ -15,6 +16,7 @@ typedef struct bc_store bc_store;
  * owner (main) keeps it alive longer than every store. */
 typedef struct bc_store_shared {
     bc_ratelimit down_log;
+    bc_stats *stats; /* counts Redis faults when not NULL */
 } bc_store_shared;
 
 /* Creates a store for CFG (borrowed: it must outlive the store or be
@@ -99,6 +101,17 @@ enum { BC_LEASE_FREE = 0, BC_LEASE_HELD, BC_LEASE_PASS };
  * bc_store_get and sets *LEASE_STATE to a BC_LEASE_ value. */
 int bc_store_get_check(bc_store *st, const char *key, const char *lease,
                        const char **data, size_t *len, int *lease_state);
+
+/* HINCRBY each FIELDS[i] of hash KEY by DELTAS[i], pipelined. Returns 0
+ * or -1. */
+int bc_store_hincr(bc_store *st, const char *key, const char *const *fields,
+                   const uint64_t *deltas, size_t n);
+
+/* HGETALL KEY, calling FN with each field and value. Returns 0 or -1. */
+int bc_store_hgetall(bc_store *st, const char *key,
+                     void (*fn)(void *ctx, const char *field,
+                                const char *value),
+                     void *ctx);
 
 /* Seconds KEY has left (TTL); -2 when absent, -1 when it has no expiry,
  * -3 on a fault. */
