@@ -2,16 +2,18 @@
 # demo.sh: installs what is missing, builds bocache, and shows it working:
 # a private redis-server, php-cgi as the application, bocache in front of
 # it and nginx in front of bocache, all on loopback in a temp dir; then
-# MISS, HIT and another caller's MISS with curl. Stops everything it started.
+# MISS, HIT, another caller's MISS, and invalidations published with
+# redis-cli and with bocache-ctl. Stops everything it started.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 sh "$top/tools/deps.sh"
 build="$top/_build/demo"
-if [ ! -x "$build/bocache" ]; then
+if [ ! -f "$build/Makefile" ]; then
     (cd "$top" && autoreconf -fi >/dev/null 2>&1)
     mkdir -p "$build"
-    (cd "$build" && "$top/configure" >/dev/null && make -j2 >/dev/null)
+    (cd "$build" && "$top/configure" >/dev/null)
 fi
+make -C "$build" -j2 >/dev/null
 
 work=$(mktemp -d)
 pids=()
@@ -49,24 +51,18 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save '' \
 pids+=($!)
 wait_for 10 redis-cli -p "$redis_port" ping
 
-# php-cgi serves one request per process; bocache keeps one connection per
-# worker, so start as many PHP children as bocache has workers.
-PHP_FCGI_CHILDREN=4 PHP_FCGI_MAX_REQUESTS=10000 \
-    php-cgi -b "$work/php.sock" -d "auto_prepend_file=" &
-pids+=($!)
-wait_for 10 test -S "$work/php.sock"
-
 bocache_port=$(free_port)
 cat >"$work/bocache.conf" <<CONF
 workers = 4;
-backend: { address = "unix:$work/php.sock"; };
 redis: { address = "127.0.0.1:$redis_port"; };
 endpoints = (
   { path = "/api/v1/sports/"; match = "prefix"; key_type = "api_key"; ttl = 600; }
 );
 CONF
+# bocache wraps the application: php-cgi runs as its child on a private
+# socket (PHP_FCGI_CHILDREN defaults to bocache's worker count).
 "$build/bocache" -c "$work/bocache.conf" -l "127.0.0.1:$bocache_port" \
-    2>"$work/bocache.log" &
+    -- php-cgi 2>"$work/bocache.log" &
 pids+=($!)
 wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$bocache_port"
 
@@ -117,7 +113,27 @@ show "query order does not matter: HIT" \
 show "another API key: MISS (entries are per caller)" \
     -H 'X-Api-Key: demo-key-2' "$url"
 echo
-echo "== the keys in Redis (the API keys themselves are never stored)"
-redis-cli -p "$redis_port" --scan --pattern 'bocache:*'
+echo "== the entries in Redis (the API keys themselves are never stored)"
+redis-cli -p "$redis_port" --scan --pattern 'bocache:*' | grep -v '^bocache:#'
+
+echo
+echo "== the application changes its data and publishes an invalidation"
+echo "   (the response carried X-Cache-Tags: sports)"
+msg='{"id":"demo-1","tags":["sports"]}'
+echo "\$ redis-cli PUBLISH bocache:invalidate '$msg'"
+redis-cli -p "$redis_port" PUBLISH bocache:invalidate "$msg" >/dev/null
+sleep 0.2
+show "after the invalidation: MISS, fresh data" \
+    -H 'X-Api-Key: demo-key-1' "$url"
+show "and cached again: HIT" -H 'X-Api-Key: demo-key-1' "$url"
+
+echo
+echo "== an operator invalidates with bocache-ctl"
+ctl="$build/bocache-ctl -c $work/bocache.conf"
+echo "\$ bocache-ctl key -H 'X-Api-Key: demo-key-1' '/api/v1/sports/?page=1&lang=en'"
+$ctl key -H 'X-Api-Key: demo-key-1' '/api/v1/sports/?page=1&lang=en'
+echo "\$ bocache-ctl invalidate --pattern 'bocache:api_key:*' --uri /api/v1/sports/"
+$ctl invalidate --pattern 'bocache:api_key:*' --uri /api/v1/sports/
+show "after bocache-ctl: MISS" -H 'X-Api-Key: demo-key-1' "$url"
 echo
 echo "demo done; stopping everything it started"
