@@ -14,12 +14,20 @@
  * millisecond of Redis time. */
 #define SCAN_COUNT 1000
 
+/* SPEC 5: a uri without its leading '/' means the same path, whoever
+ * built the message (the parser adds it too, libbocache callers may not). */
 static int path_starts_with_uri(const char *path, size_t plen,
                                 const char *uri)
 {
     char enc[BC_KEY_MAX];
-    size_t n = bc_key_encode_segment(uri, strlen(uri), enc, sizeof enc);
-    return n != (size_t)-1 && n <= plen && memcmp(path, enc, n) == 0;
+    size_t n = 0;
+    if (uri[0] != '/')
+        enc[n++] = '/';
+    size_t m = bc_key_encode_segment(uri, strlen(uri), enc + n, sizeof enc - n);
+    if (m == (size_t)-1)
+        return 0;
+    n += m;
+    return n <= plen && memcmp(path, enc, n) == 0;
 }
 
 static int uris_allow(const bc_message *m, const char *path, size_t plen)
