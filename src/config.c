@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/un.h>
 
 /* Enum settings are stored through an int pointer, which is only sound if
@@ -792,7 +793,18 @@ static int load_endpoint(struct loader *ld, const config_setting_t *e,
     if (!config_setting_is_group(e))
         return report(ld, e, "'%s' must be a group", name);
     ep->line = (int)config_setting_source_line(e);
-    return load_group(ld, e, endpoint_fields, ep, name);
+    if (load_group(ld, e, endpoint_fields, ep, name) != 0)
+        return -1;
+    /* The vary values go into the key verbatim: the API key header there
+     * would put the key itself into Redis (SPEC 4 forbids it); it is in
+     * the key already, hashed. */
+    for (size_t i = 0; i < ep->nvary; i++)
+        if (strcasecmp(ep->vary[i], ld->cfg->identity.api_key_header) == 0)
+            return report(ld, e,
+                          "'%s.vary' must not name the API key header '%s': "
+                          "it is already in the key, hashed",
+                          name, ep->vary[i]);
+    return 0;
 }
 
 static int load_endpoints(struct loader *ld, const config_setting_t *s)

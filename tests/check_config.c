@@ -424,6 +424,9 @@ static const struct bad bad_cases[] = {
      NAME ":3: 'endpoints[1].path' is required"},
     {"endpoints = (\n  { path = \"api/\"; }\n);\n",
      NAME ":2: 'endpoints[0].path' must start with '/'"},
+    {"endpoints = (\n  { path = \"/a/\";\n    vary = [\"x-api-KEY\"]; }\n);\n",
+     NAME ":2: 'endpoints[0].vary' must not name the API key header "
+          "'x-api-KEY': it is already in the key, hashed"},
     {"endpoints = (\n  { path = \"/a/?x=1\"; }\n);\n",
      NAME ":2: 'endpoints[0].path' must not contain '?'"},
     {"endpoints = ({ path = \"/a/\";\n  statuses = [200,\n    600]; });\n",
