@@ -341,7 +341,8 @@ static int is_head(worker *w)
 static void send_not_modified(worker *w, const bc_entry *e, long age)
 {
     w->out_len = 0;
-    out_add(w, "Status: 304 Not Modified\r\n", 27);
+    static const char status[] = "Status: 304 Not Modified\r\n";
+    out_add(w, status, sizeof status - 1);
     for (const char *p = e->head, *end = e->head + e->head_len; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *next = nl ? nl + 1 : end;
@@ -510,6 +511,25 @@ static int take_lease(worker *w)
     return rc;
 }
 
+/* Becomes the filler unless the fill it would duplicate has just landed:
+ * the lookup and the lease are separate round trips, so another fill may
+ * have stored the entry and dropped its lease in between. Returns 1 (fill),
+ * 0 (someone else fills), 2 (that entry was served), -1 (Redis fault). */
+static int claim_fill(worker *w)
+{
+    int rc = take_lease(w);
+    if (rc != 1)
+        return rc;
+    const char *data;
+    size_t len;
+    if (bc_store_get(w->store, w->key, &data, &len) != 1 ||
+        classify(w, data, len) != LOOK_HIT)
+        return 1;
+    bc_store_lease_release(w->store, w->lease, w->token, w->leases, 0);
+    w->f.leased = 0;
+    return 2;
+}
+
 typedef enum { WAIT_SERVED, WAIT_LEASED, WAIT_PASS, WAIT_DOWN } wait_result;
 
 /* Waits for another request's fill of the key, up to lock_timeout_ms. */
@@ -535,9 +555,11 @@ static wait_result wait_fill(worker *w)
         if (lease == BC_LEASE_PASS)
             return WAIT_PASS;
         if (lease == BC_LEASE_FREE) {
-            rc = take_lease(w);
+            rc = claim_fill(w);
             if (rc != 0)
-                return rc > 0 ? WAIT_LEASED : WAIT_DOWN;
+                return rc == 2   ? WAIT_SERVED
+                       : rc == 1 ? WAIT_LEASED
+                                 : WAIT_DOWN;
         }
     }
     w->f.detail = "lock-timeout";
@@ -561,7 +583,9 @@ static int serve_cached(worker *w)
         f->detail = "head";
         return 0;
     }
-    int taken = lr == LOOK_DOWN ? -1 : take_lease(w);
+    int taken = lr == LOOK_DOWN ? -1 : claim_fill(w);
+    if (taken == 2)
+        return 1;
     if (taken < 0) {
         f->detail = "redis-unavailable";
         return 0;

@@ -482,7 +482,9 @@ static const char put_leased_lua[] =
  * own instead of queueing for fills that would not be stored either. */
 static const char release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
-    "  redis.call('SET', KEYS[1], 'pass', 'PX', ARGV[2]) end\n"
+    "  if ARGV[2] == '0' then redis.call('DEL', KEYS[1])\n"
+    "  else redis.call('SET', KEYS[1], 'pass', 'PX', ARGV[2]) end\n"
+    "end\n"
     "redis.call('SREM', KEYS[2], KEYS[1])\n"
     "return 1\n";
 

@@ -91,7 +91,8 @@ int bc_store_put_leased(bc_store *st, const char *key, const char *data,
 
 /* Ends a fill that is not stored: if LEASE still holds TOKEN it becomes a
  * "pass" marker for PASS_MS, which releases the waiters at once (they go
- * to the backend themselves). Returns 0 or -1. */
+ * to the backend themselves); with PASS_MS 0 it is simply dropped. Returns
+ * 0 or -1. */
 int bc_store_lease_release(bc_store *st, const char *lease, const char *token,
                            const char *leases, long pass_ms);
 
