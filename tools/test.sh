@@ -1,35 +1,75 @@
 #!/bin/sh
 # test.sh: installs what is missing, builds bocache with warnings as errors
-# and runs the whole test suite twice: a plain build, then one with
-# AddressSanitizer and UndefinedBehaviorSanitizer. Prints every test log so
-# Check's summary line of each suite is visible. Exits non-zero on failure.
+# and runs the test suite in three builds: a plain one (followed by the unit
+# suites and fuzz corpora under valgrind memcheck), one with
+# AddressSanitizer and UndefinedBehaviorSanitizer, and one with
+# ThreadSanitizer running the threaded integration suites, where any TSan
+# report fails. Prints every test log so Check's summary line of each suite
+# is visible. Exits non-zero on failure.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 sh "$top/tools/deps.sh"
 cd "$top"
 autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 
-run_suite() { # $1 = build dir, rest = configure options
+# Integration suites that run bocache's worker and listener threads and have
+# no tight timing bounds (ThreadSanitizer slows everything down several
+# times; it_invalidate.sh checks a 100 ms bound, the e2e suites need
+# nginx and Apache and add no threads of ours).
+TSAN_TESTS="tests/it_cache.sh tests/it_identity.sh tests/it_nostore.sh
+tests/it_redis_fault.sh tests/it_backend_fault.sh tests/it_child.sh"
+
+# $1 = build dir, $2 = target made after check ("" for none), rest =
+# configure options. $ONLY_TESTS, when set, limits the tests that run.
+run_suite() {
     dir=$1
-    shift
+    after=$2
+    shift 2
     rm -rf "$dir"
     mkdir -p "$dir"
     (cd "$dir" && "$top/configure" --enable-werror "$@" >configure.out) ||
         { cat "$dir/config.log"; return 1; }
     status=0
     make -C "$dir" -j2 >"$dir/build.out" 2>&1 || { cat "$dir/build.out"; return 1; }
-    make -C "$dir" -j2 check >"$dir/check.out" 2>&1 || status=1
+    if [ -n "${ONLY_TESTS:-}" ]; then
+        make -C "$dir" -j2 check TESTS="$ONLY_TESTS" >"$dir/check.out" 2>&1 ||
+            status=1
+    else
+        make -C "$dir" -j2 check >"$dir/check.out" 2>&1 || status=1
+    fi
     for log in "$dir"/tests/*.log; do
         case $log in */test-suite.log) continue ;; esac
         echo "=== $(basename "$log" .log) ($*)"
         cat "$log"
     done
     grep -E '^(# |PASS|FAIL|ERROR|XFAIL|SKIP)' "$dir/check.out" || true
+    if [ -n "$after" ]; then
+        echo "=== make $after ($*)"
+        make -C "$dir" "$after" >"$dir/$after.out" 2>&1 || status=1
+        cat "$dir/$after.out"
+    fi
     return $status
 }
 
 rc=0
-run_suite "$top/_build/plain" || rc=1
-run_suite "$top/_build/sanitize" --enable-sanitizers || rc=1
+run_suite "$top/_build/plain" valgrind || rc=1
+run_suite "$top/_build/sanitize" "" --enable-sanitizers || rc=1
+# bocache runs in the background of the integration scripts, so its TSan
+# reports are collected from files rather than from exit statuses.
+tsan_logs=$top/_build/tsan-reports
+rm -rf "$tsan_logs"
+mkdir -p "$tsan_logs"
+(
+    TSAN_OPTIONS="log_path=$tsan_logs/report second_deadlock_stack=1"
+    export TSAN_OPTIONS
+    ONLY_TESTS=$(echo $TSAN_TESTS)
+    run_suite "$top/_build/tsan" "" --enable-tsan
+) || rc=1
+for report in "$tsan_logs"/report.*; do
+    [ -e "$report" ] || continue
+    echo "=== ThreadSanitizer: $report"
+    cat "$report"
+    rc=1
+done
 [ $rc -eq 0 ] && echo "all test suites passed" || echo "TEST SUITE FAILED"
 exit $rc
