@@ -1192,6 +1192,29 @@ static void handle(worker *w)
     }
 }
 
+/* Buffers a worker keeps between requests. Larger ones (a big body, its
+ * entry, a big stale copy) are given back after the request, so a process
+ * with many workers does not hold max_object_size per worker for good. */
+#define BUF_KEEP (64 * 1024)
+
+static void trim(char **buf, size_t *cap)
+{
+    if (*cap > BUF_KEEP) {
+        free(*buf);
+        *buf = NULL;
+        *cap = 0;
+    }
+}
+
+static void trim_buffers(worker *w)
+{
+    trim(&w->body, &w->body_cap);
+    trim(&w->entry, &w->entry_cap);
+    trim(&w->stale, &w->stale_cap);
+    trim(&w->out, &w->out_cap);
+    w->out_len = 0;
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -1215,6 +1238,7 @@ static void *worker_main(void *arg)
             FCGX_Free(&w->req, 1);
         else
             FCGX_Finish_r(&w->req);
+        trim_buffers(w);
     }
     FCGX_Free(&w->req, 1);
     return NULL;
