@@ -494,8 +494,10 @@ static lookup_result lookup(worker *w)
     return rc == 0 ? LOOK_MISS : classify(w, data, len);
 }
 
-/* Tries to become the key's filler. Returns 1, 0 (someone else fills) or
- * -1 (Redis fault). */
+/* Tries to become the key's filler. Returns 1, 0 (someone else fills),
+ * FILL_PASS (a fill found the response not storable: go to the backend
+ * without waiting) or -1 (Redis fault). */
+#define FILL_PASS 3
 static int take_lease(worker *w)
 {
     const bc_config *cfg = w->ref->cfg;
@@ -505,10 +507,11 @@ static int take_lease(worker *w)
     /* A lease outlives the longest fill the backend may take, so a slow
      * but legitimate fill is not mistaken for a voided one. */
     long ttl_ms = (long)cfg->backend.timeout_ms + 1000;
+    int state = BC_LEASE_HELD;
     int rc = bc_store_lease_take(w->store, w->lease, w->token, ttl_ms,
-                                 w->leases);
+                                 w->leases, &state);
     w->f.leased = rc == 1;
-    return rc;
+    return rc == 0 && state == BC_LEASE_PASS ? FILL_PASS : rc;
 }
 
 /* Becomes the filler unless the fill it would duplicate has just landed:
@@ -557,9 +560,10 @@ static wait_result wait_fill(worker *w)
         if (lease == BC_LEASE_FREE) {
             rc = claim_fill(w);
             if (rc != 0)
-                return rc == 2   ? WAIT_SERVED
-                       : rc == 1 ? WAIT_LEASED
-                                 : WAIT_DOWN;
+                return rc == 2           ? WAIT_SERVED
+                       : rc == 1         ? WAIT_LEASED
+                       : rc == FILL_PASS ? WAIT_PASS
+                                         : WAIT_DOWN;
         }
     }
     w->f.detail = "lock-timeout";
@@ -597,7 +601,9 @@ static int serve_cached(worker *w)
         serve_stale(w); /* another request refreshes it */
         return 1;
     }
-    wait_result wr = taken == 1 ? WAIT_LEASED : wait_fill(w);
+    wait_result wr = taken == 1           ? WAIT_LEASED
+                     : taken == FILL_PASS ? WAIT_PASS
+                                          : wait_fill(w);
     if (wr == WAIT_SERVED)
         return 1;
     if (wr == WAIT_DOWN) {

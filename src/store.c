@@ -489,12 +489,15 @@ static const char release_lua[] =
     "return 1\n";
 
 int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
-                        long ttl_ms, const char *leases)
+                        long ttl_ms, const char *leases, int *state)
 {
     drop_reply(st);
     if (ensure_connected(st) < 0)
         return -1;
-    redisAppendCommand(st->ctx, "SET %s %s NX PX %ld", lease, token, ttl_ms);
+    /* GET returns what held the lease, so a pass marker is seen at once,
+     * without a wait-and-poll round. */
+    redisAppendCommand(st->ctx, "SET %s %s NX PX %ld GET", lease, token,
+                       ttl_ms);
     redisAppendCommand(st->ctx, "SADD %s %s", leases, lease);
     /* The set of leases only lists fills in flight; it outlives them. */
     redisAppendCommand(st->ctx, "PEXPIRE %s %ld", leases, ttl_ms * 2);
@@ -507,7 +510,19 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
             break;
         }
     if (rc == 0)
-        rc = r[0]->type == REDIS_REPLY_STATUS ? 1 : 0;
+        rc = r[0]->type == REDIS_REPLY_NIL ? 1 : 0;
+    if (rc == 0)
+        *state = r[0]->type == REDIS_REPLY_STRING &&
+                         strcmp(r[0]->str, "pass") == 0
+                     ? BC_LEASE_PASS
+                     : BC_LEASE_HELD;
+    if (rc == 0 && r[0]->type == REDIS_REPLY_ERROR) {
+        bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
+                       "redis %s: SET NX GET: %s (bocache needs Redis 7.0 "
+                       "or later)",
+                       st->cfg->redis.address, r[0]->str);
+        rc = -1;
+    }
     for (int i = 0; i < 3; i++)
         if (r[i])
             freeReplyObject(r[i]);

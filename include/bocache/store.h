@@ -74,11 +74,14 @@ long bc_store_unlink(bc_store *st, char *const *keys, const size_t *lens,
  * it), 0 when it existed, -1 on a fault. */
 int bc_store_claim(bc_store *st, const char *key, long ttl);
 
-/* Takes the fill lease LEASE for TTL_MS with value TOKEN (SET NX PX) and
- * lists it in the lease set LEASES. Returns 1 when taken, 0 when another
- * fill holds it, -1 on a fault. */
+enum { BC_LEASE_FREE = 0, BC_LEASE_HELD, BC_LEASE_PASS };
+
+/* Takes the fill lease LEASE for TTL_MS with value TOKEN (SET NX PX GET,
+ * Redis >= 7.0) and lists it in the lease set LEASES. Returns 1 when taken,
+ * 0 when not, with *STATE saying whether another fill holds it
+ * (BC_LEASE_HELD) or it is a pass marker (BC_LEASE_PASS); -1 on a fault. */
 int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
-                        long ttl_ms, const char *leases);
+                        long ttl_ms, const char *leases, int *state);
 
 /* Stores like bc_store_put, but only while LEASE still holds TOKEN, and
  * then drops the lease, atomically (one Lua script). Returns 1 when
@@ -95,8 +98,6 @@ int bc_store_put_leased(bc_store *st, const char *key, const char *data,
  * 0 or -1. */
 int bc_store_lease_release(bc_store *st, const char *lease, const char *token,
                            const char *leases, long pass_ms);
-
-enum { BC_LEASE_FREE = 0, BC_LEASE_HELD, BC_LEASE_PASS };
 
 /* GET KEY and the state of LEASE in one round trip: returns as
  * bc_store_get and sets *LEASE_STATE to a BC_LEASE_ value. */
