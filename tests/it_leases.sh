@@ -12,42 +12,8 @@
 
 BOCACHE_CTL=$top_builddir/bocache-ctl
 CHANNEL=bocache:invalidate
-BOCACHE_SOCK2=$WORK/bocache2.sock
-BOCACHE_LOG2=$WORK/bocache2.log
-BOCACHE2_PID=
-
-show_logs() {
-    exec >&8
-    local f
-    for f in "$BOCACHE_LOG" "$BOCACHE_LOG2"; do
-        if [ -s "$f" ]; then
-            echo "--- last lines of $f:"
-            tail -n 30 "$f" | sed 's/^/    /'
-        fi
-    done
-    if [ -s "$WORK/backend.log" ]; then
-        echo "--- last lines of the backend log:"
-        tail -n 10 "$WORK/backend.log" | sed 's/^/    /'
-    fi
-}
 
 # --- helpers -------------------------------------------------------------------
-
-# The second gateway process, same $CONFIG, own socket and log.
-bocache2_ready() {
-    [ -S "$BOCACHE_SOCK2" ] &&
-        "$FCGI_GET" -t 2000 "unix:$BOCACHE_SOCK2" /__count >/dev/null 2>&1
-}
-start_bocache2() {
-    rm -f "$BOCACHE_SOCK2"
-    "$BOCACHE" -c "$CONFIG" -l "unix:$BOCACHE_SOCK2" \
-        >>"$BOCACHE_LOG2" 2>&1 8>&- &
-    BOCACHE2_PID=$!
-    track "$BOCACHE2_PID"
-    wait_until 10 eval "bocache2_ready || ! alive $BOCACHE2_PID" ||
-        fail "the second bocache did not answer within 10 s"
-    alive "$BOCACHE2_PID" || fail "the second bocache exited at start"
-}
 
 # Background requests. spawn OUT SOCK [fcgi_get option]... URI starts one;
 # its answer goes to OUT, its exit status to OUT.rc and the time it ended
