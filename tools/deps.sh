@@ -7,7 +7,7 @@ set -eu
 BOCACHE_PACKAGES="autoconf automake libtool pkg-config make gcc
 libfcgi-dev libhiredis-dev libconfig-dev check libssl-dev
 libjansson-dev redis-server redis-tools nginx-light curl spawn-fcgi php-cgi
-apache2"
+apache2 socat strace"
 
 missing=""
 for p in $BOCACHE_PACKAGES; do
