@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bocache/log.h"
+
 typedef struct node {
     bc_memblob blob; /* first: a blob pointer is a node pointer */
     struct node *hnext;
@@ -184,6 +186,23 @@ static node *make_node(const char *key, size_t klen, const char *data,
     return n;
 }
 
+/* Entries no one reads again drift to the LRU tail; a few expired ones are
+ * freed there on every put, so a tier of short-lived entries stays about
+ * as large as what is live instead of filling its whole budget. */
+#define REAP_PER_PUT 16
+
+static void reap_expired(bc_memtier *m)
+{
+    int64_t now = bc_now_ms();
+    node *n = m->tail;
+    for (int i = 0; n && i < REAP_PER_PUT; i++) {
+        node *prev = n->prev;
+        if (n->expires_ms <= now)
+            unlink_node(m, n);
+        n = prev;
+    }
+}
+
 void bc_memtier_put(bc_memtier *m, uint64_t gen, const char *key, size_t klen,
                     const char *data, size_t len, const char *tags,
                     size_t tags_len, int64_t expires_ms)
@@ -204,6 +223,7 @@ void bc_memtier_put(bc_memtier *m, uint64_t gen, const char *key, size_t klen,
     node *old = find(m, n->hash, key, klen);
     if (old)
         unlink_node(m, old);
+    reap_expired(m);
     while (m->tail && m->bytes + n->cost > m->budget)
         unlink_node(m, m->tail);
     n->linked = 1;

@@ -148,8 +148,9 @@ static int connect_now(bc_store *st)
             return -1;
     }
     if (st->was_down)
-        bc_log(BC_LOG_INFO, "redis %s: connected again; caching resumes",
-               cfg->redis.address);
+        bc_log_limited(&st->shared->up_log, BC_LOG_INFO,
+                       "redis %s: connected again; caching resumes",
+                       cfg->redis.address);
     st->was_down = 0;
     st->backoff_ms = BACKOFF_MIN_MS;
     return 0;

@@ -4,8 +4,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bocache/log.h"
 #include "bocache/memtier.h"
 #include "check_main.h"
+
+/* Times in the tests are offsets from now on the tier's clock (bc_now_ms),
+ * so that expired-entry reaping on put sees them as the test means. */
+static int64_t t0(void)
+{
+    static int64_t base;
+    if (!base)
+        base = bc_now_ms() + 600000; /* far from the present either way */
+    return base;
+}
 
 static bc_memtier *enabled_tier(size_t budget)
 {
@@ -19,13 +30,13 @@ static void put_str(bc_memtier *m, const char *key, const char *val,
                     const char *tags, int64_t expires)
 {
     bc_memtier_put(m, bc_memtier_generation(m), key, strlen(key), val,
-                   strlen(val), tags, strlen(tags), expires);
+                   strlen(val), tags, strlen(tags), t0() + expires);
 }
 
 static int get_eq(bc_memtier *m, const char *key, const char *val,
                   int64_t now)
 {
-    const bc_memblob *b = bc_memtier_get(m, key, strlen(key), now);
+    const bc_memblob *b = bc_memtier_get(m, key, strlen(key), t0() + now);
     if (!b)
         return 0;
     int eq = b->len == strlen(val) && memcmp(b->data, val, b->len) == 0;
@@ -67,7 +78,7 @@ START_TEST(stale_generation_refused)
     bc_memtier *m = enabled_tier(1 << 20);
     uint64_t gen = bc_memtier_generation(m);
     bc_memtier_reset(m, 1); /* an invalidation between fetch and put */
-    bc_memtier_put(m, gen, "k", 1, "v", 1, "", 0, 1000);
+    bc_memtier_put(m, gen, "k", 1, "v", 1, "", 0, t0() + 1000);
     ck_assert(!get_eq(m, "k", "v", 0));
     bc_memtier_free(m);
 }
@@ -132,7 +143,7 @@ START_TEST(replace_and_reader_survives_drop)
 {
     bc_memtier *m = enabled_tier(1 << 20);
     put_str(m, "k", "old", "a", 1000);
-    const bc_memblob *b = bc_memtier_get(m, "k", 1, 0);
+    const bc_memblob *b = bc_memtier_get(m, "k", 1, t0());
     ck_assert_ptr_nonnull(b);
     bc_memtier_drop_if(m, covers_tag_a, NULL);
     /* The reader's reference stays valid after the drop. */
@@ -154,7 +165,7 @@ static void *hammer(void *arg)
         snprintf(key, sizeof key, "k%d", i % 50);
         if (i % 3 == 0)
             put_str(m, key, "value", "a", 1000);
-        const bc_memblob *b = bc_memtier_get(m, key, strlen(key), 0);
+        const bc_memblob *b = bc_memtier_get(m, key, strlen(key), t0());
         if (b) {
             ck_assert_int_eq(memcmp(b->data, "value", 5), 0);
             bc_memtier_release(m, b);
@@ -178,6 +189,24 @@ START_TEST(threads)
 }
 END_TEST
 
+START_TEST(expired_reaped_on_put)
+{
+    bc_memtier *m = enabled_tier(1 << 20);
+    int64_t now = bc_now_ms();
+    char key[16];
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof key, "old%d", i);
+        bc_memtier_put(m, bc_memtier_generation(m), key, strlen(key), "v", 1,
+                       "", 0, now - 1); /* already expired */
+    }
+    bc_memtier_put(m, bc_memtier_generation(m), "live", 4, "v", 1, "", 0,
+                   now + 60000);
+    /* The put freed the expired entries at the tail without a reader. */
+    ck_assert_uint_eq(bc_memtier_count(m), 1);
+    bc_memtier_free(m);
+}
+END_TEST
+
 static Suite *memtier_suite(void)
 {
     Suite *s = suite_create("memtier");
@@ -190,6 +219,7 @@ static Suite *memtier_suite(void)
     tcase_add_test(tc, oversize_not_kept);
     tcase_add_test(tc, replace_and_reader_survives_drop);
     tcase_add_test(tc, threads);
+    tcase_add_test(tc, expired_reaped_on_put);
     suite_add_tcase(s, tc);
     return s;
 }

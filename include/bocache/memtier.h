@@ -36,7 +36,9 @@ void bc_memtier_release(bc_memtier *m, const bc_memblob *b);
 
 /* Stores a copy of DATA under KEY with TAGS (space-separated) until
  * EXPIRES_MS, unless the generation moved past GEN or the tier is
- * disabled. Evicts least recently used entries to stay within budget;
+ * disabled. EXPIRES_MS is on the bc_now_ms() clock; expired entries at the
+ * LRU tail are freed on the way. Evicts least recently used entries to stay
+ * within budget;
  * entries larger than an eighth of the budget are not kept. */
 void bc_memtier_put(bc_memtier *m, uint64_t gen, const char *key, size_t klen,
                     const char *data, size_t len, const char *tags,

@@ -16,6 +16,7 @@ typedef struct bc_store bc_store;
  * owner (main) keeps it alive longer than every store. */
 typedef struct bc_store_shared {
     bc_ratelimit down_log;
+    bc_ratelimit up_log; /* "connected again": once per interval too */
     bc_stats *stats; /* counts Redis faults when not NULL */
 } bc_store_shared;
 
