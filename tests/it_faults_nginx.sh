@@ -17,12 +17,7 @@
 # stream or nothing, (f) clients going away mid-answer, (g) SIGHUP.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/setup"
 
-NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
-for p in "$NGINX" curl; do
-    command -v "$p" >/dev/null 2>&1 || [ -x "$p" ] || skip "$p not found"
-done
-FASTCGI_PARAMS=/etc/nginx/fastcgi_params
-[ -r "$FASTCGI_PARAMS" ] || skip "$FASTCGI_PARAMS not found"
+. "$top_srcdir/tests/nginx_setup"
 CTL=$top_builddir/bocache-ctl
 
 LOOPS=${LOOPS:-4}
@@ -35,57 +30,13 @@ LOG_MAX=${LOG_MAX:-10}
 
 # --- nginx -------------------------------------------------------------------------
 
-write_nginx_conf() {
-    local user=""
-    [ "$(id -u)" -ne 0 ] || user="user root;"
-    mkdir -p "$WORK/nginx"
-    cat >"$WORK/nginx.conf" <<CONF
-# written by tests/it_faults_nginx.sh
-daemon off;
-$user
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 512; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/nginx/body;
-    fastcgi_temp_path $WORK/nginx/fastcgi;
-    proxy_temp_path $WORK/nginx/proxy;
-    uwsgi_temp_path $WORK/nginx/uwsgi;
-    scgi_temp_path $WORK/nginx/scgi;
-    server {
-        listen 127.0.0.1:$1;
+nginx_locations() {
+    cat <<LOC
         location / {
             include $FASTCGI_PARAMS;
             fastcgi_pass unix:$BOCACHE_SOCK;
         }
-    }
-}
-CONF
-}
-
-http_ready() {
-    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-        "http://127.0.0.1:$HTTP_PORT/__count")" = 200 ]
-}
-
-start_nginx() {
-    for _ in 1 2 3 4 5; do
-        HTTP_PORT=$(free_port)
-        write_nginx_conf "$HTTP_PORT"
-        "$NGINX" -e "$WORK/nginx/error.log" -c "$WORK/nginx.conf" \
-            >>"$WORK/nginx/out.log" 2>&1 8>&- &
-        NGINX_PID=$!
-        track "$NGINX_PID"
-        if wait_until 10 eval "alive $NGINX_PID && http_ready"; then
-            ok "nginx on 127.0.0.1:$HTTP_PORT in front of bocache"
-            return 0
-        fi
-        stop_pid "$NGINX_PID" KILL
-    done
-    tail -n 5 "$WORK/nginx/error.log" 2>/dev/null
-    fail "nginx did not start"
+LOC
 }
 
 # get PATH [curl option]...: one GET through nginx; head in $WORK/head, body
@@ -246,7 +197,7 @@ write_config workers=$WORKERS 'log_level="info"' \
     redis.timeout_ms=$REDIS_TIMEOUT_MS backend.timeout_ms=3000 \
     cache.memory_ttl=30
 start_bocache
-start_nginx
+start_nginx /__count 200
 PID0=$BOCACHE_PID
 
 s=$(get /api/v1/public/warm)
