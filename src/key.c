@@ -492,3 +492,13 @@ int bc_key_is_entry(const bc_config *cfg, const char *key, size_t len,
     }
     return 1;
 }
+
+uint64_t bc_key_hash(const char *key, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a offset basis */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)key[i];
+        h *= 0x100000001b3ULL; /* FNV prime */
+    }
+    return h;
+}

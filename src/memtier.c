@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bocache/key.h"
 #include "bocache/log.h"
 
 typedef struct node {
@@ -37,16 +38,6 @@ struct bc_memtier {
 /* Buckets are sized for entries of a few KiB filling the budget; chains
  * stay short for smaller entries too, since eviction bounds the count. */
 #define AVG_ENTRY 2048
-
-static uint64_t hash_key(const char *k, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)k[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 bc_memtier *bc_memtier_new(size_t budget)
 {
@@ -134,7 +125,7 @@ uint64_t bc_memtier_generation(const bc_memtier *m)
 const bc_memblob *bc_memtier_get(bc_memtier *m, const char *key, size_t klen,
                                  int64_t now_ms)
 {
-    uint64_t h = hash_key(key, klen);
+    uint64_t h = bc_key_hash(key, klen);
     pthread_mutex_lock(&m->lock);
     node *n = m->enabled ? find(m, h, key, klen) : NULL;
     if (n && now_ms >= n->expires_ms) {
@@ -182,7 +173,7 @@ static node *make_node(const char *key, size_t klen, const char *data,
     n->blob.data = p;
     n->blob.len = len;
     n->cost = cost;
-    n->hash = hash_key(key, klen);
+    n->hash = bc_key_hash(key, klen);
     return n;
 }
 

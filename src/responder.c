@@ -27,6 +27,7 @@
 #include "bocache/listener.h"
 #include "bocache/log.h"
 #include "bocache/memtier.h"
+#include "bocache/passhint.h"
 #include "bocache/response.h"
 #include "bocache/store.h"
 
@@ -74,6 +75,7 @@ typedef struct fill {
     int has_stale; /* w->stale holds an entry within stale_ttl */
     int use_stale; /* serve the stale entry instead of the backend's error */
     int from_memory; /* the hit came from the in-memory tier */
+    int pass_seen;   /* the lookup found the key's lease a pass marker */
     long ttl;
     const char *xcache;
     const char *detail; /* Cache-Status detail, or NULL */
@@ -101,6 +103,8 @@ struct worker {
     char token[48];              /* this fill's lease value */
     uint64_t token_base, fills;
     uint64_t mem_gen; /* memory tier generation before the lookup */
+    uint64_t key_hash;   /* bc_key_hash of key */
+    bc_passhint *hints;  /* keys recently found passing */
     char *stale; /* a copy of a stale entry kept while refreshing it */
     size_t stale_len, stale_cap;
     char idx[BC_MAX_INDEXES][BC_KEY_MAX]; /* index keys of the entry */
@@ -482,12 +486,47 @@ static int memory_hit(worker *w)
     return hit;
 }
 
+/* How long a pass marker is believed without looking at it again. The
+ * lookup still reads the marker from Redis every time; the hint only
+ * decides to read it together with the entry. */
+#define PASS_HINT_MS 10000
+
+/* Remembers that the key's fills are not being stored. */
+static void hint_pass(worker *w)
+{
+    bc_passhint_set(w->hints, w->key_hash, bc_now_ms() + PASS_HINT_MS);
+}
+
+/* Looks the entry up together with its lease state, one round trip, for
+ * a key believed to pass: a hit is served as usual; a pass marker sends
+ * the request on to the backend without a second round trip. */
+static lookup_result lookup_hinted(worker *w)
+{
+    const char *data;
+    size_t len;
+    int lease;
+    int rc = bc_store_get_check(w->store, w->key, w->lease, &data, &len,
+                                &lease);
+    if (rc < 0)
+        return LOOK_DOWN;
+    lookup_result lr = rc == 0 ? LOOK_MISS : classify(w, data, len);
+    if (lr == LOOK_HIT)
+        return lr;
+    w->f.pass_seen = lease == BC_LEASE_PASS;
+    if (!w->f.pass_seen)
+        bc_passhint_clear(w->hints, w->key_hash);
+    return lr;
+}
+
 static lookup_result lookup(worker *w)
 {
     const char *data;
     size_t len;
     if (w->r->mem && memory_hit(w))
         return LOOK_HIT;
+    w->key_hash = bc_key_hash(w->key, strlen(w->key));
+    if (bc_passhint_get(w->hints, w->key_hash, bc_now_ms()))
+        return lookup_hinted(w);
     int rc = bc_store_get(w->store, w->key, &data, &len);
     if (rc < 0)
         return LOOK_DOWN;
@@ -511,7 +550,11 @@ static int take_lease(worker *w)
     int rc = bc_store_lease_take(w->store, w->lease, w->token, ttl_ms,
                                  w->leases, &state);
     w->f.leased = rc == 1;
-    return rc == 0 && state == BC_LEASE_PASS ? FILL_PASS : rc;
+    if (rc == 0 && state == BC_LEASE_PASS) {
+        hint_pass(w);
+        return FILL_PASS;
+    }
+    return rc;
 }
 
 /* Becomes the filler unless the fill it would duplicate has just landed:
@@ -540,12 +583,14 @@ static wait_result wait_fill(worker *w)
 {
     const bc_config *cfg = w->ref->cfg;
     int64_t deadline = bc_now_ms() + cfg->cache.lock_timeout_ms;
-    long pause_ms = 2;
+    long pause_ms = 1;
     bc_stats_add(&w->r->stats, BC_STAT_LOCK_WAITS, 1);
     while (bc_now_ms() < deadline) {
         struct timespec ts = {0, pause_ms * 1000000L};
         nanosleep(&ts, NULL);
-        pause_ms = pause_ms * 2 > 50 ? 50 : pause_ms * 2;
+        /* A short ceiling: a waiter learns of the fill at most 10 ms
+         * late, for two small GETs per wait step. */
+        pause_ms = pause_ms * 2 > 10 ? 10 : pause_ms * 2;
         const char *data;
         size_t len;
         int lease;
@@ -555,8 +600,10 @@ static wait_result wait_fill(worker *w)
             return WAIT_DOWN;
         if (rc == 1 && classify(w, data, len) == LOOK_HIT)
             return WAIT_SERVED;
-        if (lease == BC_LEASE_PASS)
+        if (lease == BC_LEASE_PASS) {
+            hint_pass(w);
             return WAIT_PASS;
+        }
         if (lease == BC_LEASE_FREE) {
             rc = claim_fill(w);
             if (rc != 0)
@@ -587,7 +634,9 @@ static int serve_cached(worker *w)
         f->detail = "head";
         return 0;
     }
-    int taken = lr == LOOK_DOWN ? -1 : claim_fill(w);
+    int taken = lr == LOOK_DOWN ? -1
+                : f->pass_seen      ? FILL_PASS
+                                    : claim_fill(w);
     if (taken == 2)
         return 1;
     if (taken < 0) {
@@ -1152,6 +1201,40 @@ static void name_lease(worker *w)
     bc_invalidate_lease_set(cfg, w->leases, sizeof w->leases);
 }
 
+/* Whether the response itself said it may not be stored, so the next
+ * fill would most likely say so again (unlike an error status, a backend
+ * fault or a client that left, which may pass). */
+static int declared_not_storable(const fill *f)
+{
+    static const char *const declared[] = {
+        "set-cookie", "vary",      "too-large",    "no-store",
+        "private",    "max-age-0", "too-many-tags"};
+    if (!f->head_done || f->cut || f->client_gone || !f->detail)
+        return 0;
+    for (size_t i = 0; i < sizeof declared / sizeof *declared; i++)
+        if (strcmp(f->detail, declared[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* A fill that was not stored leaves a pass marker: requests for the key
+ * go to the backend without queueing behind fills that would not be
+ * stored either. Its life is short when the cause may pass, longer when
+ * the response declared itself not storable; an invalidation covering the
+ * key removes it either way. */
+#define PASS_TRANSIENT_MS 1000
+#define PASS_DECLARED_MS 10000
+
+static long pass_ms(const worker *w)
+{
+    long lock = w->ref->cfg->cache.lock_timeout_ms;
+    if (lock <= 0)
+        return 0; /* nobody waits: no marker */
+    if (declared_not_storable(&w->f))
+        return PASS_DECLARED_MS;
+    return lock < PASS_TRANSIENT_MS ? lock : PASS_TRANSIENT_MS;
+}
+
 /* After the response: store the fill, or release its waiters. */
 static void end_fill(worker *w, size_t entry_len)
 {
@@ -1159,9 +1242,10 @@ static void end_fill(worker *w, size_t entry_len)
         return;
     if (entry_len > 0 && store_entry(w, entry_len) >= 0)
         return;
-    long pass_ms = w->ref->cfg->cache.lock_timeout_ms;
-    bc_store_lease_release(w->store, w->lease, w->token, w->leases,
-                           pass_ms < 1000 ? pass_ms : 1000);
+    long ms = pass_ms(w);
+    if (ms == PASS_DECLARED_MS)
+        hint_pass(w);
+    bc_store_lease_release(w->store, w->lease, w->token, w->leases, ms);
 }
 
 static void handle(worker *w)
@@ -1296,11 +1380,12 @@ static int worker_init(bc_responder *r, worker *w)
     w->generation = atomic_load(&r->generation);
     w->store = bc_store_new(w->ref->cfg, &r->store_shared);
     w->headbuf = malloc(BC_RESPONSE_MAX_HEAD);
+    w->hints = bc_passhint_new();
     /* Lease tokens must differ across workers, processes and hosts. */
     if (getrandom(&w->token_base, sizeof w->token_base, 0) !=
         (ssize_t)sizeof w->token_base)
         w->token_base = (uint64_t)bc_wall_ms() ^ (uint64_t)(uintptr_t)w;
-    if (!w->store || !w->headbuf)
+    if (!w->store || !w->headbuf || !w->hints)
         return -1;
     FCGX_InitRequest(&w->req, r->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
     return open_backend(w);
@@ -1445,6 +1530,7 @@ void bc_responder_free(bc_responder *r)
         bc_store_free(w->store);
         bc_fcgi_client_free(w->backend);
         free(w->headbuf);
+        bc_passhint_free(w->hints);
         free(w->out);
         free(w->body);
         free(w->entry);

@@ -360,6 +360,45 @@ assert_eq "1 9" "$nsc $npass" \
 assert_eq "" "$(redis_keys 'bocache:none:-:/api/v1/public/cookie*')" \
     "[4 pass] nothing is stored for the Set-Cookie URL"
 
+# --- 4b. how long a pass marker lasts, and the one-round-trip pass path ----------
+# A response that declares itself not storable (here Set-Cookie) leaves a
+# 10 s marker; an error status, which may pass, a marker of at most 1 s.
+K4='bocache:none:-:/api/v1/public/cookie?cookie=1&sleep_ms=300'
+rcmd PTTL "bocache:#lease:$K4"
+assert_le "$REPLY_VAL" 2000 "[4b pass] a Set-Cookie fill leaves a pass marker of about 10 s, not 1 s (PTTL ms, at least)"
+assert_le 10000 "$REPLY_VAL" "[4b pass] ... and no longer than 10 s (PTTL ms, at most)"
+U4E='/api/v1/public/err4b?status=500'
+req "$U4E" >"$WORK/k4e.a"
+assert_match 'detail=status' "$(cache_status "$WORK/k4e.a")" "[4b pass] a 500 is not stored (detail=status)"
+rcmd PTTL 'bocache:#lease:bocache:none:-:/api/v1/public/err4b?status=500'
+assert_le 1000 "$REPLY_VAL" "[4b pass] ... and leaves a marker of at most 1 s (PTTL ms)"
+# Every worker that saw the marker asks for the entry and the marker in one
+# pipelined round trip from then on: no lease attempt (SET) per request.
+U4N='/api/v1/public/nostore4b?cc=no-store'
+req "$U4N" >"$WORK/k4n.0"
+assert_match 'detail=no-store' "$(cache_status "$WORK/k4n.0")" "[4b pass] the no-store fill says so"
+sets_before=$(rcli INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_set:calls=\([0-9]*\),.*/\1/p')
+before=$(backend_count)
+npass=0
+for i in $(seq 1 100); do
+    req "$U4N" >"$WORK/k4n.x"
+    case $(cache_status "$WORK/k4n.x") in *fwd=miss*detail=pass*) npass=$((npass + 1)) ;; esac
+done
+sets_after=$(rcli INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_set:calls=\([0-9]*\),.*/\1/p')
+assert_eq 100 "$npass" "[4b pass] 100 requests for the no-store URL all go to the backend as MISS, detail=pass"
+assert_eq $((before + 100)) "$(backend_count)" "[4b pass] ... each one backend call"
+assert_le 30 $((sets_after - sets_before)) \
+    "[4b pass] ... with at most one lease attempt per worker (24), not one per request (SET calls for 100 requests)"
+# An invalidation covering the key removes its marker: the next request
+# is a fill again.
+rcli PUBLISH "$CHANNEL" "{\"id\":\"leases-4b-$$\",\"pattern\":\"bocache:none:-:/api/v1/public/nostore4b*\"}" >/dev/null
+lease_gone() { ! lease_held "$1"; }
+wait_until 3 lease_gone 'bocache:none:-:/api/v1/public/nostore4b?cc=no-store' ||
+    fail "[4b pass] the invalidation did not remove the pass marker"
+req "$U4N" >"$WORK/k4n.z"
+assert_match 'detail=no-store' "$(cache_status "$WORK/k4n.z")" \
+    "[4b pass] after an invalidation the next request fills again (detail=no-store, not pass)"
+
 # --- 6. stale while one request refreshes ----------------------------------------
 S6=/api/v1/stale/s6
 req "$S6" >"$WORK/s6.a"

@@ -3,6 +3,7 @@
 #define BOCACHE_KEY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bocache/config.h"
 
@@ -51,6 +52,9 @@ const char *bc_key_status_token(bc_key_status status);
  * NUL-terminated when OUTLEN > 0. */
 size_t bc_key_encode_segment(const char *src, size_t len, char *out,
                              size_t outlen);
+
+/* A 64-bit FNV-1a hash of KEY[0..LEN), for in-process tables of keys. */
+uint64_t bc_key_hash(const char *key, size_t len);
 
 /* Builds the glob pattern matching every entry of partner PARTNER_ID, for
  * any origin, path and query: PREFIX:partner_id_and_origin:p=ID,o=*.
