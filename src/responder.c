@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,13 @@ typedef struct cfg_ref {
 
 typedef struct worker worker;
 
+/* The CGI variables a request is served by, found in one pass over the
+ * parameters (FCGX_GetParam scans them all for every name). */
+typedef struct req_vars {
+    const char *request_uri, *document_uri, *script_name, *method, *query,
+        *if_none_match, *if_modified_since;
+} req_vars;
+
 struct bc_responder {
     pthread_mutex_t lock; /* guards cur and the users counts; taken on
                              reload and when a worker changes config */
@@ -76,6 +84,7 @@ typedef struct fill {
     int use_stale; /* serve the stale entry instead of the backend's error */
     int from_memory; /* the hit came from the in-memory tier */
     int pass_seen;   /* the lookup found the key's lease a pass marker */
+    int lease_named; /* w->lease and w->leases are this key's */
     long ttl;
     const char *xcache;
     const char *detail; /* Cache-Status detail, or NULL */
@@ -95,6 +104,7 @@ struct worker {
     cfg_ref *ref;
     unsigned generation;
     FCGX_Request req;
+    req_vars v; /* this request's variables */
     bc_store *store;
     bc_fcgi_client *backend;
     char key[BC_KEY_MAX];
@@ -237,6 +247,24 @@ static int out_printf(worker *w, const char *fmt, ...)
     return out_add(w, buf, (size_t)n);
 }
 
+static int out_str(worker *w, const char *s)
+{
+    return out_add(w, s, strlen(s));
+}
+
+/* Appends V in decimal: the hit path formats without stdio. */
+static int out_long(worker *w, long v)
+{
+    char buf[24], *p = buf + sizeof buf;
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    return out_add(w, p, (size_t)(buf + sizeof buf - p));
+}
+
 static int put(worker *w, const char *s, size_t n)
 {
     if (n == 0 || w->f.client_gone)
@@ -248,15 +276,25 @@ static int put(worker *w, const char *s, size_t n)
     return 0;
 }
 
-/* The headers bocache adds to a response, then the blank line. */
-static int add_cache_headers(worker *w, const char *xcache,
-                             const char *cache_status, long age)
+/* The headers bocache adds to a response come in two halves around the
+ * Cache-Status parameters: begin_cache_headers, the parameters (out_str),
+ * then end_cache_headers with the Age (or -1 for none) and the blank
+ * line. */
+static int begin_cache_headers(worker *w, const char *xcache)
 {
-    const bc_config *cfg = w->ref->cfg;
-    if (out_printf(w, "%s: %s\r\nCache-Status: bocache; %s\r\n",
-                   cfg->cache.status_header, xcache, cache_status) < 0)
+    if (out_str(w, w->ref->cfg->cache.status_header) < 0 ||
+        out_add(w, ": ", 2) < 0 || out_str(w, xcache) < 0)
         return -1;
-    if (age >= 0 && out_printf(w, "Age: %ld\r\n", age) < 0)
+    static const char cs[] = "\r\nCache-Status: bocache; ";
+    return out_add(w, cs, sizeof cs - 1);
+}
+
+static int end_cache_headers(worker *w, long age)
+{
+    if (out_add(w, "\r\n", 2) < 0)
+        return -1;
+    if (age >= 0 && (out_add(w, "Age: ", 5) < 0 || out_long(w, age) < 0 ||
+                     out_add(w, "\r\n", 2) < 0))
         return -1;
     return out_add(w, "\r\n", 2);
 }
@@ -264,15 +302,15 @@ static int add_cache_headers(worker *w, const char *xcache,
 /* An error page, only possible while no head has gone out. */
 static void send_error(worker *w, int status, const char *reason)
 {
-    char cs[96];
-    snprintf(cs, sizeof cs, "fwd=%s; detail=backend-%d",
-             w->f.keyed ? "miss" : "bypass", status);
     w->out_len = 0;
     if (out_printf(w,
                    "Status: %d %s\r\nContent-Type: text/plain\r\n"
                    "Cache-Control: no-store\r\n",
                    status, reason) < 0 ||
-        add_cache_headers(w, w->f.xcache, cs, -1) < 0 ||
+        begin_cache_headers(w, w->f.xcache) < 0 ||
+        out_printf(w, "fwd=%s; detail=backend-%d",
+                   w->f.keyed ? "miss" : "bypass", status) < 0 ||
+        end_cache_headers(w, -1) < 0 ||
         out_printf(w, "%d %s: the application did not answer properly\n",
                    status, reason) < 0)
         return;
@@ -284,6 +322,37 @@ static void send_error(worker *w, int status, const char *reason)
 static const char *param(worker *w, const char *name)
 {
     return FCGX_GetParam(name, w->req.envp);
+}
+
+/* Fills w->v in one pass over the parameters; the first of a name wins,
+ * as with FCGX_GetParam. */
+static void scan_vars(worker *w)
+{
+#define VAR(name, field) {name "=", sizeof name, offsetof(req_vars, field)}
+    static const struct {
+        const char *name; /* with the '=' */
+        size_t len;
+        size_t off;
+    } vars[] = {
+        VAR("REQUEST_URI", request_uri),
+        VAR("DOCUMENT_URI", document_uri),
+        VAR("SCRIPT_NAME", script_name),
+        VAR("REQUEST_METHOD", method),
+        VAR("QUERY_STRING", query),
+        VAR("HTTP_IF_NONE_MATCH", if_none_match),
+        VAR("HTTP_IF_MODIFIED_SINCE", if_modified_since),
+    };
+#undef VAR
+    memset(&w->v, 0, sizeof w->v);
+    for (char **e = w->req.envp; e && *e; e++)
+        for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+            const char **slot = (const char **)((char *)&w->v + vars[i].off);
+            if (**e == vars[i].name[0] && !*slot &&
+                strncmp(*e, vars[i].name, vars[i].len) == 0) {
+                *slot = *e + vars[i].len;
+                break;
+            }
+        }
 }
 
 /* Looks a request header up by its HTTP name in the CGI variables. */
@@ -309,11 +378,11 @@ static const char *header_lookup(void *ctx, const char *name)
 static void request_view(worker *w, bc_request *rq, char *pathbuf,
                          size_t cap)
 {
-    const char *uri = param(w, "REQUEST_URI");
+    const char *uri = w->v.request_uri;
     if (!uri)
-        uri = param(w, "DOCUMENT_URI");
+        uri = w->v.document_uri;
     if (!uri)
-        uri = param(w, "SCRIPT_NAME");
+        uri = w->v.script_name;
     if (!uri)
         uri = "/";
     const char *q = strchr(uri, '?');
@@ -322,11 +391,11 @@ static void request_view(worker *w, bc_request *rq, char *pathbuf,
         n = cap - 1; /* the key builder then reports it too long */
     memcpy(pathbuf, uri, n);
     pathbuf[n] = '\0';
-    rq->method = param(w, "REQUEST_METHOD");
+    rq->method = w->v.method;
     if (!rq->method)
         rq->method = "GET";
     rq->path = pathbuf;
-    rq->query = param(w, "QUERY_STRING");
+    rq->query = w->v.query;
     if (!rq->query && q)
         rq->query = q + 1;
     rq->header = header_lookup;
@@ -337,8 +406,19 @@ static void request_view(worker *w, bc_request *rq, char *pathbuf,
 
 static int is_head(worker *w)
 {
-    const char *m = param(w, "REQUEST_METHOD");
+    const char *m = w->v.method;
     return m && strcmp(m, "HEAD") == 0;
+}
+
+/* Our headers on an answer from an entry AGE seconds old. */
+static int hit_headers(worker *w, const bc_entry *e, const char *label,
+                       long age)
+{
+    if (begin_cache_headers(w, label) < 0 || out_str(w, "hit; ttl=") < 0 ||
+        out_long(w, (long)e->ttl - age) < 0 ||
+        (w->f.from_memory && out_str(w, "; detail=memory") < 0))
+        return -1;
+    return end_cache_headers(w, age);
 }
 
 /* Answers 304 with the stored lines a 304 carries (RFC 9110 15.4.5). */
@@ -355,17 +435,15 @@ static void send_not_modified(worker *w, const bc_entry *e, long age)
             out_add(w, p, (size_t)(next - p));
         p = next;
     }
-    char cs[64];
-    snprintf(cs, sizeof cs, "hit; ttl=%ld", (long)e->ttl - age);
-    if (add_cache_headers(w, "HIT", cs, age) == 0)
+    if (hit_headers(w, e, "HIT", age) == 0)
         put(w, w->out, w->out_len);
 }
 
 /* Whether the request's validators match the entry. */
 static int not_modified(worker *w, const bc_entry *e)
 {
-    const char *inm = param(w, "HTTP_IF_NONE_MATCH");
-    const char *ims = param(w, "HTTP_IF_MODIFIED_SINCE");
+    const char *inm = w->v.if_none_match;
+    const char *ims = w->v.if_modified_since;
     if (!inm && !ims)
         return 0;
     const char *etag = NULL, *lm = NULL;
@@ -390,10 +468,7 @@ static void serve_entry(worker *w, const bc_entry *e, long age,
         return;
     }
     w->out_len = 0;
-    char cs[64];
-    snprintf(cs, sizeof cs, "hit; ttl=%ld%s", (long)e->ttl - age,
-             w->f.from_memory ? "; detail=memory" : "");
-    if (add_cache_headers(w, label, cs, age) < 0)
+    if (hit_headers(w, e, label, age) < 0)
         return;
     /* Three writes into libfcgi's buffer, no copy of head or body. */
     put(w, e->head, e->head_len);
@@ -497,6 +572,18 @@ static void hint_pass(worker *w)
     bc_passhint_set(w->hints, w->key_hash, bc_now_ms() + PASS_HINT_MS);
 }
 
+/* Names the key's lease and the set of leases, once per request and only
+ * when a miss needs them: a hit never does. */
+static void name_lease(worker *w)
+{
+    const bc_config *cfg = w->ref->cfg;
+    if (w->f.lease_named)
+        return;
+    bc_invalidate_lease_key(cfg, w->key, w->lease, sizeof w->lease);
+    bc_invalidate_lease_set(cfg, w->leases, sizeof w->leases);
+    w->f.lease_named = 1;
+}
+
 /* Looks the entry up together with its lease state, one round trip, for
  * a key believed to pass: a hit is served as usual; a pass marker sends
  * the request on to the backend without a second round trip. */
@@ -505,6 +592,7 @@ static lookup_result lookup_hinted(worker *w)
     const char *data;
     size_t len;
     int lease;
+    name_lease(w);
     int rc = bc_store_get_check(w->store, w->key, w->lease, &data, &len,
                                 &lease);
     if (rc < 0)
@@ -634,6 +722,7 @@ static int serve_cached(worker *w)
         f->detail = "head";
         return 0;
     }
+    name_lease(w);
     int taken = lr == LOOK_DOWN ? -1
                 : f->pass_seen      ? FILL_PASS
                                     : claim_fill(w);
@@ -802,13 +891,11 @@ static int send_head(worker *w)
             return -1;
     }
     f->stored_head_len = w->out_len;
-    char cs[96];
-    if (f->keyed)
-        snprintf(cs, sizeof cs, "fwd=miss%s%s", f->detail ? "; detail=" : "",
-                 f->detail ? f->detail : "");
-    else
-        snprintf(cs, sizeof cs, "fwd=bypass; detail=%s", f->detail);
-    if (add_cache_headers(w, f->xcache, cs, -1) < 0)
+    if (begin_cache_headers(w, f->xcache) < 0 ||
+        out_str(w, f->keyed ? "fwd=miss" : "fwd=bypass") < 0 ||
+        (f->detail && (out_str(w, "; detail=") < 0 ||
+                       out_str(w, f->detail) < 0)) ||
+        end_cache_headers(w, -1) < 0)
         return -1;
     return put(w, w->out, w->out_len);
 }
@@ -1193,14 +1280,6 @@ static void count_forward(worker *w, size_t entry_len)
         bc_stats_add(s, bc_stat_skip_for(why), 1);
 }
 
-/* Names the key's lease and the set of leases for this request. */
-static void name_lease(worker *w)
-{
-    const bc_config *cfg = w->ref->cfg;
-    bc_invalidate_lease_key(cfg, w->key, w->lease, sizeof w->lease);
-    bc_invalidate_lease_set(cfg, w->leases, sizeof w->leases);
-}
-
 /* Whether the response itself said it may not be stored, so the next
  * fill would most likely say so again (unlike an error status, a backend
  * fault or a client that left, which may pass). */
@@ -1255,6 +1334,7 @@ static void handle(worker *w)
     bc_request rq;
     char path[BC_KEY_MAX];
     reset_fill(w);
+    scan_vars(w);
     request_view(w, &rq, path, sizeof path);
     if (cfg->status_path[0] && strcmp(rq.path, cfg->status_path) == 0) {
         serve_status(w);
@@ -1264,7 +1344,6 @@ static void handle(worker *w)
     f->xcache = "BYPASS";
     f->detail = bc_key_status_token(ks);
     if (ks == BC_KEY_OK) {
-        name_lease(w);
         if (serve_cached(w))
             return;
     }
