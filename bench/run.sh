@@ -11,7 +11,8 @@
 #
 # Knobs (environment): DURATION (s per wrk run), ROUNDS, CONNS (wrk -c),
 # WARM_S (s of wrk warm-up per case and block),
-# SIZES, FILL_SMALL, FILL_BIG, NGINX_WORKERS, UPSTREAM_KEEPALIVE,
+# SIZES, CASES (a subset of the rows, for quick comparisons), FILL_SMALL,
+# FILL_BIG (0 skips the large-fill rows), NGINX_WORKERS, UPSTREAM_KEEPALIVE,
 # WORKERS_CLOSE, WORKERS_KEEPALIVE, MODES ("close keepalive"),
 # CALLGRIND_N (requests per callgrind phase; 0 skips callgrind),
 # BENCH_SRC (worktree | HEAD: what is built; worktree falls back to HEAD
@@ -471,15 +472,20 @@ run_block() { # run_block FILL MODE CASES
     stop_pid "${bc_pid[bcm]}"
 }
 
-ALL_CASES="ref_minimal ref_redis nginx_cache direct bc_redis_hit bc_mem_hit bc_miss"
-HIT_CASES="ref_redis bc_redis_hit bc_mem_hit"
+ALL_CASES=${CASES:-"ref_minimal ref_redis nginx_cache direct bc_redis_hit bc_mem_hit bc_miss"}
+HIT_CASES=""
+for c in ref_redis bc_redis_hit bc_mem_hit; do
+    case " $ALL_CASES " in *" $c "*) HIT_CASES="$HIT_CASES $c" ;; esac
+done
 
 t_start=$SECONDS
 say "wrk -t2 -c$CONNS -d${DURATION}s, $ROUNDS rounds, sizes $SIZES, nginx workers $NGINX_WORKERS"
 fill "$FILL_SMALL"
 for mode in $MODES; do run_block "$FILL_SMALL" "$mode" "$ALL_CASES"; done
-fill "$FILL_BIG"
-for mode in $MODES; do run_block "$FILL_BIG" "$mode" "$HIT_CASES"; done
+if [ -n "$HIT_CASES" ] && [ "$FILL_BIG" -gt "$FILL_SMALL" ]; then
+    fill "$FILL_BIG"
+    for mode in $MODES; do run_block "$FILL_BIG" "$mode" "$HIT_CASES"; done
+fi
 t_wrk=$((SECONDS - t_start))
 
 # --- callgrind: instructions per request -----------------------------------

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "bocache/conditional.h"
 #include "bocache/entry.h"
 #include "bocache/fcgi_client.h"
+#include "bocache/fcgi_record.h"
 #include "bocache/invalidate.h"
 #include "bocache/key.h"
 #include "bocache/listener.h"
@@ -265,15 +267,71 @@ static int out_long(worker *w, long v)
     return out_add(w, p, (size_t)(buf + sizeof buf - p));
 }
 
+/* libfcgi copies output through an 8 KiB buffer and writes one record
+ * per buffer: 32 writes for a 256 KiB body. Past this size put() flushes
+ * that buffer and writes the data itself as STDOUT records of up to
+ * 64 KiB, all in one writev. */
+#define DIRECT_MIN 8192
+#define DIRECT_RECORD 65528 /* a multiple of 8: no padding needed */
+#define DIRECT_IOV 16       /* 8 records, 512 KiB, per writev */
+
+static int write_all(int fd, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        ssize_t wr = writev(fd, iov, n);
+        if (wr < 0 && errno == EINTR)
+            continue;
+        if (wr <= 0)
+            return -1;
+        while (n > 0 && (size_t)wr >= iov->iov_len) {
+            wr -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + wr;
+            iov->iov_len -= (size_t)wr;
+        }
+    }
+    return 0;
+}
+
+/* Records carry no padding: FastCGI recommends 8-byte alignment but does
+ * not require it, and full records are aligned anyway. */
+static int put_direct(worker *w, const char *s, size_t n)
+{
+    if (FCGX_FFlush(w->req.out) < 0)
+        return -1;
+    uint8_t hdr[DIRECT_IOV / 2][BC_FCGI_HEADER_LEN];
+    struct iovec iov[DIRECT_IOV];
+    while (n > 0) {
+        int k = 0;
+        for (; n > 0 && k < DIRECT_IOV; k += 2) {
+            size_t c = n < DIRECT_RECORD ? n : DIRECT_RECORD;
+            bc_fcgi_header_encode(hdr[k / 2], BC_FCGI_STDOUT,
+                                  (uint16_t)w->req.requestId, (uint16_t)c, 0);
+            iov[k] = (struct iovec){hdr[k / 2], BC_FCGI_HEADER_LEN};
+            iov[k + 1] = (struct iovec){(void *)s, c};
+            s += c;
+            n -= c;
+        }
+        if (write_all(w->req.ipcFd, iov, k) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int put(worker *w, const char *s, size_t n)
 {
     if (n == 0 || w->f.client_gone)
         return w->f.client_gone ? -1 : 0;
-    if (FCGX_PutStr(s, (int)n, w->req.out) != (int)n) {
+    int rc = n > DIRECT_MIN ? put_direct(w, s, n)
+                            : FCGX_PutStr(s, (int)n, w->req.out) == (int)n
+                                  ? 0
+                                  : -1;
+    if (rc < 0)
         w->f.client_gone = 1;
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 /* The headers bocache adds to a response come in two halves around the
