@@ -1465,6 +1465,7 @@ static void *worker_main(void *arg)
             FCGX_Free(&w->req, 1);
         else
             FCGX_Finish_r(&w->req);
+        bc_store_idle(w->store);
         trim_buffers(w);
     }
     FCGX_Free(&w->req, 1);

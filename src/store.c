@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,24 @@ static void drop_reply(bc_store *st)
     if (st->last) {
         freeReplyObject(st->last);
         st->last = NULL;
+    }
+}
+
+/* hiredis frees an empty read buffer larger than its maxbuf only when the
+ * next data arrives; this does the same at once. */
+#define READER_KEEP (64 * 1024)
+
+void bc_store_idle(bc_store *st)
+{
+    drop_reply(st);
+    redisReader *r = st->ctx ? st->ctx->reader : NULL;
+    if (r && r->len == 0 && sdsalloc(r->buf) > READER_KEEP) {
+        sds fresh = sdsempty();
+        if (fresh) {
+            sdsfree(r->buf);
+            r->buf = fresh;
+            r->pos = 0;
+        }
     }
 }
 
