@@ -10,6 +10,7 @@
 typedef struct slot {
     uint64_t hash;
     int64_t until_ms;
+    uint64_t gen;
 } slot;
 
 struct bc_passhint {
@@ -32,17 +33,22 @@ static slot *slot_of(const bc_passhint *h, uint64_t hash)
     return (slot *)&h->slots[hash & (SLOTS - 1)];
 }
 
-void bc_passhint_set(bc_passhint *h, uint64_t hash, int64_t until_ms)
+void bc_passhint_set(bc_passhint *h, uint64_t hash, int64_t until_ms,
+                     uint64_t gen)
 {
     slot *s = slot_of(h, hash);
     s->hash = hash;
     s->until_ms = until_ms;
+    s->gen = gen;
 }
 
-int bc_passhint_get(const bc_passhint *h, uint64_t hash, int64_t now_ms)
+int bc_passhint_get(const bc_passhint *h, uint64_t hash, int64_t now_ms,
+                    uint64_t gen)
 {
     const slot *s = slot_of(h, hash);
-    return s->until_ms > now_ms && s->hash == hash;
+    if (s->hash != hash || s->until_ms <= now_ms)
+        return BC_PASSHINT_NONE;
+    return s->gen == gen ? BC_PASSHINT_TRUST : BC_PASSHINT_CHECK;
 }
 
 void bc_passhint_clear(bc_passhint *h, uint64_t hash)

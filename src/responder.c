@@ -70,6 +70,10 @@ struct bc_responder {
     bc_listener *listener;
     cfg_ref *listener_ref; /* the configuration the listener runs with */
     bc_memtier *mem;       /* NULL when cache.memory_size is 0 */
+    /* Invalidation generation for the workers' pass hints: moves with
+     * every invalidation message and subscription change. */
+    _Atomic uint64_t hint_gen;
+    _Atomic int subscribed; /* the listener hears invalidations */
     bc_stats stats;
 };
 
@@ -116,6 +120,7 @@ struct worker {
     uint64_t token_base, fills;
     uint64_t mem_gen; /* memory tier generation before the lookup */
     uint64_t key_hash;   /* bc_key_hash of key */
+    uint64_t hint_gen;   /* r->hint_gen before the lookup */
     bc_passhint *hints;  /* keys recently found passing */
     char *stale; /* a copy of a stale entry kept while refreshing it */
     size_t stale_len, stale_cap;
@@ -619,15 +624,16 @@ static int memory_hit(worker *w)
     return hit;
 }
 
-/* How long a pass marker is believed without looking at it again. The
- * lookup still reads the marker from Redis every time; the hint only
- * decides to read it together with the entry. */
-#define PASS_HINT_MS 10000
-
-/* Remembers that the key's fills are not being stored. */
-static void hint_pass(worker *w)
+/* Remembers that the key's fills are not stored, for the LEFT_MS its pass
+ * marker has left. A key with a stale entry is not remembered: its
+ * lookups must keep fetching that entry, the fallback when the backend
+ * fails. */
+static void hint_pass(worker *w, long left_ms)
 {
-    bc_passhint_set(w->hints, w->key_hash, bc_now_ms() + PASS_HINT_MS);
+    if (left_ms <= 0 || w->f.has_stale)
+        return;
+    bc_passhint_set(w->hints, w->key_hash, bc_now_ms() + left_ms,
+                    w->hint_gen);
 }
 
 /* Names the key's lease and the set of leases, once per request and only
@@ -650,18 +656,31 @@ static lookup_result lookup_hinted(worker *w)
     const char *data;
     size_t len;
     int lease;
+    long left = 0;
     name_lease(w);
     int rc = bc_store_get_check(w->store, w->key, w->lease, &data, &len,
-                                &lease);
+                                &lease, &left);
     if (rc < 0)
         return LOOK_DOWN;
     lookup_result lr = rc == 0 ? LOOK_MISS : classify(w, data, len);
     if (lr == LOOK_HIT)
         return lr;
     w->f.pass_seen = lease == BC_LEASE_PASS;
-    if (!w->f.pass_seen)
-        bc_passhint_clear(w->hints, w->key_hash);
+    bc_passhint_clear(w->hints, w->key_hash);
+    if (w->f.pass_seen)
+        hint_pass(w, left);
     return lr;
+}
+
+/* A key that passes, as far as this worker knows: trusted while nothing
+ * was invalidated since and invalidations are being heard. */
+static int passhint(worker *w)
+{
+    bc_responder *r = w->r;
+    int h = bc_passhint_get(w->hints, w->key_hash, bc_now_ms(), w->hint_gen);
+    if (h == BC_PASSHINT_TRUST && !atomic_load(&r->subscribed))
+        return BC_PASSHINT_CHECK;
+    return h;
 }
 
 static lookup_result lookup(worker *w)
@@ -671,7 +690,15 @@ static lookup_result lookup(worker *w)
     if (w->r->mem && memory_hit(w))
         return LOOK_HIT;
     w->key_hash = bc_key_hash(w->key, strlen(w->key));
-    if (bc_passhint_get(w->hints, w->key_hash, bc_now_ms()))
+    /* Read before Redis is: a marker seen after an invalidation began is
+     * then remembered with a generation that invalidation moved past. */
+    w->hint_gen = atomic_load(&w->r->hint_gen);
+    int hint = passhint(w);
+    if (hint == BC_PASSHINT_TRUST) {
+        w->f.pass_seen = 1;
+        return LOOK_MISS;
+    }
+    if (hint == BC_PASSHINT_CHECK)
         return lookup_hinted(w);
     int rc = bc_store_get(w->store, w->key, &data, &len);
     if (rc < 0)
@@ -693,11 +720,12 @@ static int take_lease(worker *w)
      * but legitimate fill is not mistaken for a voided one. */
     long ttl_ms = (long)cfg->backend.timeout_ms + 1000;
     int state = BC_LEASE_HELD;
+    long left = 0;
     int rc = bc_store_lease_take(w->store, w->lease, w->token, ttl_ms,
-                                 w->leases, &state);
+                                 w->leases, &state, &left);
     w->f.leased = rc == 1;
     if (rc == 0 && state == BC_LEASE_PASS) {
-        hint_pass(w);
+        hint_pass(w, left);
         return FILL_PASS;
     }
     return rc;
@@ -740,14 +768,15 @@ static wait_result wait_fill(worker *w)
         const char *data;
         size_t len;
         int lease;
+        long left = 0;
         int rc = bc_store_get_check(w->store, w->key, w->lease, &data, &len,
-                                    &lease);
+                                    &lease, &left);
         if (rc < 0)
             return WAIT_DOWN;
         if (rc == 1 && classify(w, data, len) == LOOK_HIT)
             return WAIT_SERVED;
         if (lease == BC_LEASE_PASS) {
-            hint_pass(w);
+            hint_pass(w, left);
             return WAIT_PASS;
         }
         if (lease == BC_LEASE_FREE) {
@@ -1255,6 +1284,7 @@ static void invalidate_path(worker *w, const char *path)
     if (n == (size_t)-1)
         return;
     long removed = bc_invalidate_path(w->store, w->ref->cfg, enc, n);
+    atomic_fetch_add(&w->r->hint_gen, 1); /* it removed pass markers too */
     if (removed > 0)
         bc_log(BC_LOG_DEBUG, "%s: %ld entries invalidated by an unsafe "
                              "request", path, removed);
@@ -1381,7 +1411,7 @@ static void end_fill(worker *w, size_t entry_len)
         return;
     long ms = pass_ms(w);
     if (ms == PASS_DECLARED_MS)
-        hint_pass(w);
+        hint_pass(w, ms);
     bc_store_lease_release(w->store, w->lease, w->token, w->leases, ms);
 }
 
@@ -1532,20 +1562,28 @@ static int worker_init(bc_responder *r, worker *w)
 static void on_message(void *ctx, const bc_message *m)
 {
     bc_responder *r = ctx;
+    atomic_fetch_add(&r->hint_gen, 1);
     drop_ctx d = {r->listener_ref->cfg, m};
-    bc_memtier_drop_if(r->mem, covers, &d);
+    if (r->mem)
+        bc_memtier_drop_if(r->mem, covers, &d);
 }
 
 static void on_lost(void *ctx)
 {
     bc_responder *r = ctx;
-    bc_memtier_reset(r->mem, 0);
+    atomic_store(&r->subscribed, 0);
+    atomic_fetch_add(&r->hint_gen, 1);
+    if (r->mem)
+        bc_memtier_reset(r->mem, 0);
 }
 
 static void on_subscribed(void *ctx)
 {
     bc_responder *r = ctx;
-    bc_memtier_reset(r->mem, 1);
+    atomic_fetch_add(&r->hint_gen, 1);
+    atomic_store(&r->subscribed, 1);
+    if (r->mem)
+        bc_memtier_reset(r->mem, 1);
 }
 
 /* Runs the invalidation listener with the configuration in force. The
@@ -1553,9 +1591,7 @@ static void on_subscribed(void *ctx)
  * invalidation can be missed. */
 static int start_listener(bc_responder *r, char *err, size_t errlen)
 {
-    bc_listener_hooks hooks = {0};
-    if (r->mem)
-        hooks = (bc_listener_hooks){on_message, on_lost, on_subscribed, r};
+    bc_listener_hooks hooks = {on_message, on_lost, on_subscribed, r};
     r->listener_ref = ref_acquire(r);
     r->listener = bc_listener_start(r->listener_ref->cfg, &r->store_shared,
                                     &hooks, &r->stats, err, errlen);

@@ -509,7 +509,8 @@ static const char release_lua[] =
     "return 1\n";
 
 int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
-                        long ttl_ms, const char *leases, int *state)
+                        long ttl_ms, const char *leases, int *state,
+                        long *left_ms)
 {
     drop_reply(st);
     if (ensure_connected(st) < 0)
@@ -521,9 +522,10 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
     redisAppendCommand(st->ctx, "SADD %s %s", leases, lease);
     /* The set of leases only lists fills in flight; it outlives them. */
     redisAppendCommand(st->ctx, "PEXPIRE %s %ld", leases, ttl_ms * 2);
-    redisReply *r[3] = {NULL, NULL, NULL};
+    redisAppendCommand(st->ctx, "PTTL %s", lease);
+    redisReply *r[4] = {NULL, NULL, NULL, NULL};
     int rc = 0;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (redisGetReply(st->ctx, (void **)&r[i]) != REDIS_OK) {
             fault(st, "lease", st->ctx->errstr);
             rc = -1;
@@ -536,6 +538,8 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
                          strcmp(r[0]->str, "pass") == 0
                      ? BC_LEASE_PASS
                      : BC_LEASE_HELD;
+    if (rc == 0)
+        *left_ms = r[3]->type == REDIS_REPLY_INTEGER ? (long)r[3]->integer : 0;
     if (rc == 0 && r[0]->type == REDIS_REPLY_ERROR) {
         bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
                        "redis %s: SET NX GET: %s (bocache needs Redis 7.0 "
@@ -543,7 +547,7 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
                        st->cfg->redis.address, r[0]->str);
         rc = -1;
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (r[i])
             freeReplyObject(r[i]);
     return rc;
@@ -609,20 +613,30 @@ int bc_store_lease_release(bc_store *st, const char *lease, const char *token,
 }
 
 int bc_store_get_check(bc_store *st, const char *key, const char *lease,
-                       const char **data, size_t *len, int *lease_state)
+                       const char **data, size_t *len, int *lease_state,
+                       long *left_ms)
 {
     drop_reply(st);
     if (ensure_connected(st) < 0)
         return -1;
     redisAppendCommand(st->ctx, "GET %s", key);
     redisAppendCommand(st->ctx, "GET %s", lease);
-    redisReply *get = NULL, *ex = NULL;
+    if (left_ms)
+        redisAppendCommand(st->ctx, "PTTL %s", lease);
+    redisReply *get = NULL, *ex = NULL, *ttl = NULL;
     if (redisGetReply(st->ctx, (void **)&get) != REDIS_OK ||
-        redisGetReply(st->ctx, (void **)&ex) != REDIS_OK) {
+        redisGetReply(st->ctx, (void **)&ex) != REDIS_OK ||
+        (left_ms && redisGetReply(st->ctx, (void **)&ttl) != REDIS_OK)) {
         if (get)
             freeReplyObject(get);
+        if (ex)
+            freeReplyObject(ex);
         fault(st, "GET", st->ctx->errstr);
         return -1;
+    }
+    if (ttl) {
+        *left_ms = ttl->type == REDIS_REPLY_INTEGER ? (long)ttl->integer : 0;
+        freeReplyObject(ttl);
     }
     *lease_state = ex->type != REDIS_REPLY_STRING  ? BC_LEASE_FREE
                    : strcmp(ex->str, "pass") == 0 ? BC_LEASE_PASS

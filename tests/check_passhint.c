@@ -28,9 +28,10 @@ START_TEST(empty_table_has_no_hint)
 {
     bc_passhint *p = bc_passhint_new();
     ck_assert_ptr_nonnull(p);
-    ck_assert_int_eq(bc_passhint_get(p, h("bocache:none:-:/a"), 0), 0);
+    ck_assert_int_eq(bc_passhint_get(p, h("bocache:none:-:/a"), 0, 0),
+                     BC_PASSHINT_NONE);
     /* A zero hash in a zeroed slot is not a hint either. */
-    ck_assert_int_eq(bc_passhint_get(p, 0, 0), 0);
+    ck_assert_int_eq(bc_passhint_get(p, 0, 0, 0), BC_PASSHINT_NONE);
     bc_passhint_free(p);
 }
 END_TEST
@@ -39,11 +40,27 @@ START_TEST(hint_lasts_until_its_time)
 {
     bc_passhint *p = bc_passhint_new();
     uint64_t k = h("bocache:none:-:/api/v1/x");
-    bc_passhint_set(p, k, 1000);
-    ck_assert_int_eq(bc_passhint_get(p, k, 0), 1);
-    ck_assert_int_eq(bc_passhint_get(p, k, 999), 1);
-    ck_assert_int_eq(bc_passhint_get(p, k, 1000), 0);
-    ck_assert_int_eq(bc_passhint_get(p, k, 5000), 0);
+    bc_passhint_set(p, k, 1000, 7);
+    ck_assert_int_eq(bc_passhint_get(p, k, 0, 7), BC_PASSHINT_TRUST);
+    ck_assert_int_eq(bc_passhint_get(p, k, 999, 7), BC_PASSHINT_TRUST);
+    ck_assert_int_eq(bc_passhint_get(p, k, 1000, 7), BC_PASSHINT_NONE);
+    ck_assert_int_eq(bc_passhint_get(p, k, 5000, 7), BC_PASSHINT_NONE);
+    bc_passhint_free(p);
+}
+END_TEST
+
+START_TEST(invalidation_turns_trust_into_check)
+{
+    bc_passhint *p = bc_passhint_new();
+    uint64_t k = h("bocache:none:-:/api/v1/x");
+    bc_passhint_set(p, k, 1000, 7);
+    /* The generation moved: the marker may be gone, ask Redis. */
+    ck_assert_int_eq(bc_passhint_get(p, k, 10, 8), BC_PASSHINT_CHECK);
+    /* Seen again after the invalidation: trusted at the new generation. */
+    bc_passhint_set(p, k, 2000, 8);
+    ck_assert_int_eq(bc_passhint_get(p, k, 10, 8), BC_PASSHINT_TRUST);
+    /* Past its time a hint is nothing, whatever the generation. */
+    ck_assert_int_eq(bc_passhint_get(p, k, 2000, 9), BC_PASSHINT_NONE);
     bc_passhint_free(p);
 }
 END_TEST
@@ -52,11 +69,11 @@ START_TEST(clear_forgets_only_that_key)
 {
     bc_passhint *p = bc_passhint_new();
     uint64_t a = h("bocache:none:-:/a"), b = h("bocache:none:-:/b");
-    bc_passhint_set(p, a, 1000);
-    bc_passhint_set(p, b, 1000);
+    bc_passhint_set(p, a, 1000, 0);
+    bc_passhint_set(p, b, 1000, 0);
     bc_passhint_clear(p, a);
-    ck_assert_int_eq(bc_passhint_get(p, a, 0), 0);
-    ck_assert_int_eq(bc_passhint_get(p, b, 0), 1);
+    ck_assert_int_eq(bc_passhint_get(p, a, 0, 0), BC_PASSHINT_NONE);
+    ck_assert_int_eq(bc_passhint_get(p, b, 0, 0), BC_PASSHINT_TRUST);
     bc_passhint_free(p);
 }
 END_TEST
@@ -67,13 +84,13 @@ START_TEST(colliding_slot_keeps_the_newest)
     /* Same low bits, different hashes: one slot, newest wins, and the
      * other key is not mistaken for it. */
     uint64_t a = 0x1234000000000007ULL, b = 0x9876000000000007ULL;
-    bc_passhint_set(p, a, 1000);
-    bc_passhint_set(p, b, 1000);
-    ck_assert_int_eq(bc_passhint_get(p, a, 0), 0);
-    ck_assert_int_eq(bc_passhint_get(p, b, 0), 1);
+    bc_passhint_set(p, a, 1000, 0);
+    bc_passhint_set(p, b, 1000, 0);
+    ck_assert_int_eq(bc_passhint_get(p, a, 0, 0), BC_PASSHINT_NONE);
+    ck_assert_int_eq(bc_passhint_get(p, b, 0, 0), BC_PASSHINT_TRUST);
     /* Clearing a key that lost its slot leaves the slot's owner alone. */
     bc_passhint_clear(p, a);
-    ck_assert_int_eq(bc_passhint_get(p, b, 0), 1);
+    ck_assert_int_eq(bc_passhint_get(p, b, 0, 0), BC_PASSHINT_TRUST);
     bc_passhint_free(p);
 }
 END_TEST
@@ -85,6 +102,7 @@ Suite *passhint_suite(void)
     tcase_add_test(tc, key_hash_is_fnv1a);
     tcase_add_test(tc, empty_table_has_no_hint);
     tcase_add_test(tc, hint_lasts_until_its_time);
+    tcase_add_test(tc, invalidation_turns_trust_into_check);
     tcase_add_test(tc, clear_forgets_only_that_key);
     tcase_add_test(tc, colliding_slot_keeps_the_newest);
     suite_add_tcase(s, tc);

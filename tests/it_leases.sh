@@ -372,23 +372,41 @@ req "$U4E" >"$WORK/k4e.a"
 assert_match 'detail=status' "$(cache_status "$WORK/k4e.a")" "[4b pass] a 500 is not stored (detail=status)"
 rcmd PTTL 'bocache:#lease:bocache:none:-:/api/v1/public/err4b?status=500'
 assert_le 1000 "$REPLY_VAL" "[4b pass] ... and leaves a marker of at most 1 s (PTTL ms)"
-# Every worker that saw the marker asks for the entry and the marker in one
-# pipelined round trip from then on: no lease attempt (SET) per request.
+# A worker that saw the marker forwards the key's requests without asking
+# Redis while the marker lasts and nothing was invalidated: no lease attempt
+# (SET) and no lookup (GET) per request.
 U4N='/api/v1/public/nostore4b?cc=no-store'
 req "$U4N" >"$WORK/k4n.0"
 assert_match 'detail=no-store' "$(cache_status "$WORK/k4n.0")" "[4b pass] the no-store fill says so"
-sets_before=$(rcli INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_set:calls=\([0-9]*\),.*/\1/p')
+calls() { # calls CMD: how often Redis ran CMD so far
+    rcli INFO commandstats | tr -d '\r' | sed -n "s/^cmdstat_$1:calls=\\([0-9]*\\),.*/\\1/p"
+}
+sets_before=$(calls set)
+gets_before=$(calls get)
 before=$(backend_count)
 npass=0
 for i in $(seq 1 100); do
     req "$U4N" >"$WORK/k4n.x"
     case $(cache_status "$WORK/k4n.x") in *fwd=miss*detail=pass*) npass=$((npass + 1)) ;; esac
 done
-sets_after=$(rcli INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_set:calls=\([0-9]*\),.*/\1/p')
+sets_after=$(calls set)
+gets_after=$(calls get)
 assert_eq 100 "$npass" "[4b pass] 100 requests for the no-store URL all go to the backend as MISS, detail=pass"
 assert_eq $((before + 100)) "$(backend_count)" "[4b pass] ... each one backend call"
 assert_le 30 $((sets_after - sets_before)) \
     "[4b pass] ... with at most one lease attempt per worker (24), not one per request (SET calls for 100 requests)"
+assert_le 60 $((gets_after - gets_before)) \
+    "[4b pass] ... and at most one lookup per worker, not one per request (GET calls for 100 requests)"
+# Hints are trusted only while invalidations are heard: once the
+# subscription is cut (and again once it is back) every worker reads the
+# marker from Redis before it trusts it again.
+rcli CLIENT KILL TYPE pubsub >/dev/null
+gets_before=$(calls get)
+for i in $(seq 1 20); do req "$U4N" >"$WORK/k4n.y"; done
+gets_after=$(calls get)
+assert_le $((gets_after - gets_before)) 20 \
+    "[4b pass] after the subscription was cut, 20 requests ask Redis again (GET calls, at least)"
+assert_match 'detail=pass' "$(cache_status "$WORK/k4n.y")" "[4b pass] ... and still pass"
 # An invalidation covering the key removes its marker: the next request
 # is a fill again.
 rcli PUBLISH "$CHANNEL" "{\"id\":\"leases-4b-$$\",\"pattern\":\"bocache:none:-:/api/v1/public/nostore4b*\"}" >/dev/null

@@ -87,9 +87,11 @@ enum { BC_LEASE_FREE = 0, BC_LEASE_HELD, BC_LEASE_PASS };
 /* Takes the fill lease LEASE for TTL_MS with value TOKEN (SET NX PX GET,
  * Redis >= 7.0) and lists it in the lease set LEASES. Returns 1 when taken,
  * 0 when not, with *STATE saying whether another fill holds it
- * (BC_LEASE_HELD) or it is a pass marker (BC_LEASE_PASS); -1 on a fault. */
+ * (BC_LEASE_HELD) or it is a pass marker (BC_LEASE_PASS) and *LEFT_MS how
+ * long the holder or marker has left; -1 on a fault. */
 int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
-                        long ttl_ms, const char *leases, int *state);
+                        long ttl_ms, const char *leases, int *state,
+                        long *left_ms);
 
 /* Stores like bc_store_put, but only while LEASE still holds TOKEN, and
  * then drops the lease, atomically (one Lua script). Returns 1 when
@@ -108,9 +110,11 @@ int bc_store_lease_release(bc_store *st, const char *lease, const char *token,
                            const char *leases, long pass_ms);
 
 /* GET KEY and the state of LEASE in one round trip: returns as
- * bc_store_get and sets *LEASE_STATE to a BC_LEASE_ value. */
+ * bc_store_get and sets *LEASE_STATE to a BC_LEASE_ value and, unless
+ * LEFT_MS is NULL, *LEFT_MS to the lease's remaining life (PTTL). */
 int bc_store_get_check(bc_store *st, const char *key, const char *lease,
-                       const char **data, size_t *len, int *lease_state);
+                       const char **data, size_t *len, int *lease_state,
+                       long *left_ms);
 
 /* HINCRBY each FIELDS[i] of hash KEY by DELTAS[i], pipelined. Returns 0
  * or -1. */
