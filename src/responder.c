@@ -48,6 +48,9 @@ typedef struct cfg_ref {
 
 typedef struct worker worker;
 
+/* Output records one writev sends at most (OUT_IOV / 2 records). */
+#define OUT_IOV 64
+
 /* The CGI variables a request is served by, found in one pass over the
  * parameters (FCGX_GetParam scans them all for every name). */
 typedef struct req_vars {
@@ -91,6 +94,7 @@ typedef struct fill {
     int from_memory; /* the hit came from the in-memory tier */
     int pass_seen;   /* the lookup found the key's lease a pass marker */
     int lease_named; /* w->lease and w->leases are this key's */
+    int queued;      /* output went out as queued records */
     long ttl;
     const char *xcache;
     const char *detail; /* Cache-Status detail, or NULL */
@@ -127,6 +131,10 @@ struct worker {
     char idx[BC_MAX_INDEXES][BC_KEY_MAX]; /* index keys of the entry */
     const bc_endpoint *ep;
     fill f;
+    /* Output records queued for one writev: header, data, header, ... */
+    struct iovec pend[OUT_IOV];
+    uint8_t pend_hdr[OUT_IOV / 2][BC_FCGI_HEADER_LEN];
+    int npend;
     bc_response_head head;
     char *headbuf; /* backend head as received, BC_RESPONSE_MAX_HEAD */
     char *out;     /* head as sent / stored */
@@ -273,12 +281,15 @@ static int out_long(worker *w, long v)
 }
 
 /* libfcgi copies output through an 8 KiB buffer and writes one record
- * per buffer: 32 writes for a 256 KiB body. Past this size put() flushes
- * that buffer and writes the data itself as STDOUT records of up to
- * 64 KiB, all in one writev. */
-#define DIRECT_MIN 8192
-#define DIRECT_RECORD 65528 /* a multiple of 8: no padding needed */
-#define DIRECT_IOV 16       /* 8 records, 512 KiB, per writev */
+ * per buffer: 32 writes for a 256 KiB body. Data that does not fit in what
+ * is left of that buffer, and everything after it, is instead queued as
+ * STDOUT records pointing at the caller's bytes (record headers in the
+ * worker) and written with one writev by flush_out: per entry served, or
+ * per read from the backend, since the backend's records point into the
+ * client's read buffer until its next read. Small answers still go out in
+ * one write with the END_REQUEST record. Records carry no padding:
+ * FastCGI recommends 8-byte alignment but does not require it. */
+#define DIRECT_RECORD 65528 /* a multiple of 8 */
 
 static int write_all(int fd, struct iovec *iov, int n)
 {
@@ -301,42 +312,77 @@ static int write_all(int fd, struct iovec *iov, int n)
     return 0;
 }
 
-/* Records carry no padding: FastCGI recommends 8-byte alignment but does
- * not require it, and full records are aligned anyway. */
-static int put_direct(worker *w, const char *s, size_t n)
+/* Writes what libfcgi buffered, then the queued records. */
+static int flush_out(worker *w)
 {
-    if (FCGX_FFlush(w->req.out) < 0)
+    w->f.queued |= w->npend > 0;
+    if (!w->req.out) { /* the response was finished already */
+        w->npend = 0;
+        return 0;
+    }
+    if (w->f.client_gone)
         return -1;
-    uint8_t hdr[DIRECT_IOV / 2][BC_FCGI_HEADER_LEN];
-    struct iovec iov[DIRECT_IOV];
+    int rc = FCGX_FFlush(w->req.out) < 0 ? -1 : 0;
+    if (rc == 0 && w->npend > 0)
+        rc = write_all(w->req.ipcFd, w->pend, w->npend);
+    w->npend = 0;
+    if (rc < 0)
+        w->f.client_gone = 1;
+    return rc;
+}
+
+/* Once a response has queued output, the rest of it is queued too: one
+ * writev per flush instead of a write of libfcgi's buffer and a writev. */
+static int queuing(const worker *w)
+{
+    return w->npend > 0 || w->f.queued;
+}
+
+/* Bytes libfcgi's output buffer still takes without writing. */
+static size_t out_room(const worker *w)
+{
+    const FCGX_Stream *o = w->req.out;
+    return o && o->stop > o->wrNext ? (size_t)(o->stop - o->wrNext) : 0;
+}
+
+static int queue_out(worker *w, const char *s, size_t n)
+{
     while (n > 0) {
-        int k = 0;
-        for (; n > 0 && k < DIRECT_IOV; k += 2) {
-            size_t c = n < DIRECT_RECORD ? n : DIRECT_RECORD;
-            bc_fcgi_header_encode(hdr[k / 2], BC_FCGI_STDOUT,
-                                  (uint16_t)w->req.requestId, (uint16_t)c, 0);
-            iov[k] = (struct iovec){hdr[k / 2], BC_FCGI_HEADER_LEN};
-            iov[k + 1] = (struct iovec){(void *)s, c};
-            s += c;
-            n -= c;
-        }
-        if (write_all(w->req.ipcFd, iov, k) < 0)
+        if (w->npend == OUT_IOV && flush_out(w) < 0)
             return -1;
+        size_t c = n < DIRECT_RECORD ? n : DIRECT_RECORD;
+        uint8_t *hdr = w->pend_hdr[w->npend / 2];
+        bc_fcgi_header_encode(hdr, BC_FCGI_STDOUT, (uint16_t)w->req.requestId,
+                              (uint16_t)c, 0);
+        w->pend[w->npend++] = (struct iovec){hdr, BC_FCGI_HEADER_LEN};
+        w->pend[w->npend++] = (struct iovec){(void *)s, c};
+        s += c;
+        n -= c;
     }
     return 0;
 }
 
+/* Sends N bytes at S to the client; they must stay valid until the next
+ * flush_out. */
 static int put(worker *w, const char *s, size_t n)
 {
     if (n == 0 || w->f.client_gone)
         return w->f.client_gone ? -1 : 0;
-    int rc = n > DIRECT_MIN ? put_direct(w, s, n)
-                            : FCGX_PutStr(s, (int)n, w->req.out) == (int)n
-                                  ? 0
-                                  : -1;
-    if (rc < 0)
+    if (queuing(w) || n > out_room(w))
+        return queue_out(w, s, n);
+    if (FCGX_PutStr(s, (int)n, w->req.out) != (int)n) {
         w->f.client_gone = 1;
-    return rc;
+        return -1;
+    }
+    return 0;
+}
+
+/* Ends the response to the client (END_REQUEST follows). */
+static void finish_out(worker *w)
+{
+    if (w->npend > 0)
+        flush_out(w);
+    FCGX_Finish_r(&w->req);
 }
 
 /* The headers bocache adds to a response come in two halves around the
@@ -533,11 +579,20 @@ static void serve_entry(worker *w, const bc_entry *e, long age,
     w->out_len = 0;
     if (hit_headers(w, e, label, age) < 0)
         return;
-    /* Three writes into libfcgi's buffer, no copy of head or body. */
-    put(w, e->head, e->head_len);
+    size_t body = is_head(w) ? 0 : e->body_len;
+    /* An answer that will not fit in libfcgi's buffer goes out as three
+     * queued records in one writev, head included. */
+    if (e->head_len + w->out_len + body > out_room(w))
+        queue_out(w, e->head, e->head_len);
+    else
+        put(w, e->head, e->head_len);
     put(w, w->out, w->out_len);
-    if (!is_head(w))
-        put(w, e->body, e->body_len);
+    put(w, e->body, body);
+    /* A large body was queued by reference: write it while the entry
+     * (a Redis reply, a memory tier blob) is certainly still there. A
+     * small one waits in libfcgi's buffer for END_REQUEST. */
+    if (w->npend > 0)
+        flush_out(w);
 }
 
 /* Keeps a copy of a stale entry: the store's reply buffer is reused by
@@ -1070,11 +1125,7 @@ static int on_flush(void *ctx)
     worker *w = ctx;
     if (!w->f.head_done || w->f.client_gone)
         return w->f.client_gone ? -1 : 0;
-    if (FCGX_FFlush(w->req.out) < 0) {
-        w->f.client_gone = 1;
-        return -1;
-    }
-    return 0;
+    return flush_out(w);
 }
 
 static int read_body(void *ctx, char *buf, size_t cap)
@@ -1441,10 +1492,10 @@ static void handle(worker *w)
         /* Finish the client's response first: the store is off its path.
          * A cut response is ended by the caller, without END_REQUEST. */
         if (!f->cut)
-            FCGX_Finish_r(&w->req);
+            finish_out(w);
         end_fill(w, entry_len);
     } else if (ks == BC_KEY_METHOD && unsafe_success(w, rq.method)) {
-        FCGX_Finish_r(&w->req);
+        finish_out(w);
         invalidate_path(w, rq.path);
     }
 }
@@ -1491,6 +1542,10 @@ static void *worker_main(void *arg)
             continue;
         follow_config(w);
         handle(w);
+        /* The body read with the backend's last records may still be
+         * queued (the client's read loop ends without a flush). */
+        if (w->npend > 0)
+            flush_out(w);
         if (w->f.cut)
             FCGX_Free(&w->req, 1);
         else
