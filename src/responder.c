@@ -1047,8 +1047,8 @@ static void keep_body(worker *w, const char *data, size_t len)
 {
     fill *f = &w->f;
     long max = w->ref->cfg->cache.max_object_size;
-    if (!f->storable)
-        return;
+    if (!f->storable || len == 0)
+        return; /* w->body may be NULL after trim_buffers */
     if ((long)(w->body_len + len) > max) {
         f->storable = 0;
         f->detail = "too-large";

@@ -385,18 +385,21 @@ sets_before=$(calls set)
 gets_before=$(calls get)
 before=$(backend_count)
 npass=0
-for i in $(seq 1 100); do
+# 40 requests stay well inside the marker's 10 s even on a slow (ASan) run;
+# 24 workers see them in turn, so without hints there would be 40 lease
+# attempts and 40 lookups.
+for i in $(seq 1 40); do
     req "$U4N" >"$WORK/k4n.x"
     case $(cache_status "$WORK/k4n.x") in *fwd=miss*detail=pass*) npass=$((npass + 1)) ;; esac
 done
 sets_after=$(calls set)
 gets_after=$(calls get)
-assert_eq 100 "$npass" "[4b pass] 100 requests for the no-store URL all go to the backend as MISS, detail=pass"
-assert_eq $((before + 100)) "$(backend_count)" "[4b pass] ... each one backend call"
+assert_eq 40 "$npass" "[4b pass] 40 requests for the no-store URL all go to the backend as MISS, detail=pass"
+assert_eq $((before + 40)) "$(backend_count)" "[4b pass] ... each one backend call"
 assert_le 30 $((sets_after - sets_before)) \
-    "[4b pass] ... with at most one lease attempt per worker (24), not one per request (SET calls for 100 requests)"
-assert_le 60 $((gets_after - gets_before)) \
-    "[4b pass] ... and at most one lookup per worker, not one per request (GET calls for 100 requests)"
+    "[4b pass] ... with at most one lease attempt per worker (24), not one per request (SET calls for 40 requests)"
+assert_le 30 $((gets_after - gets_before)) \
+    "[4b pass] ... and at most one lookup per worker, not one per request (GET calls for 40 requests)"
 # Hints are trusted only while invalidations are heard: once the
 # subscription is cut (and again once it is back) every worker reads the
 # marker from Redis before it trusts it again.
