@@ -5,7 +5,7 @@
 set -eu
 
 BOCACHE_PACKAGES="autoconf automake libtool pkg-config make gcc
-libfcgi-dev libhiredis-dev libconfig-dev check libssl-dev
+libfcgi-dev libhiredis-dev libconfig-dev check nettle-dev
 libjansson-dev redis-server redis-tools nginx-light curl spawn-fcgi php-cgi
 apache2 socat strace"
 
