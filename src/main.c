@@ -3,9 +3,6 @@
 #include "config.h"
 
 #include <fcgiapp.h>
-#ifdef HAVE_MALLOC_H
-#include <malloc.h>
-#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,19 +201,6 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* glibc raises its mmap threshold each time a large block is freed, after
- * which blocks of that size come from the arenas and stay there: every
- * worker's arena ends up holding the largest body and Redis reply it has
- * seen, and RSS grows to workers x max_object_size. A fixed threshold
- * keeps blocks over 64 KiB mapped and returned to the system at free();
- * per-request buffers below it are reused by the workers anyway. */
-static void tune_malloc(void)
-{
-#if defined(HAVE_MALLOPT) && defined(M_MMAP_THRESHOLD)
-    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
-#endif
-}
-
 /* Runs the responder on FD until SIGTERM or SIGINT; owns CFG and CHILD. */
 static int serve(bc_config *cfg, int fd, bc_child *child, const char *path,
                  const sigset_t *set)
@@ -276,7 +260,6 @@ int main(int argc, char **argv)
         return 1;
     }
     bc_log_setup(cfg->log_level, cfg->log_syslog, "bocache");
-    tune_malloc();
     sigset_t set;
     /* Before any thread or child exists, so all inherit the mask. */
     block_signals(&set);
