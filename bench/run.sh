@@ -235,7 +235,9 @@ backend: { address = "unix:$work/slow-${name:0:3}.sock"; timeout_ms = 30000; };
 redis: { address = "127.0.0.1:$redis_port"; prefix = "${name:0:3}"; timeout_ms = $4; };
 cache: { ttl = 3600; max_object_size = 1048576; memory_size = $3; memory_ttl = 60; };
 endpoints = (
-  { path = "$path"; match = "prefix"; key_type = "none"; ttl = 3600; }
+  { path = "$path"; match = "prefix"; key_type = "none"; ttl = 3600; },
+  # bc_fill: every request a new key, stored for 2 s (bounds Redis memory)
+  { path = "/bocfill/"; match = "prefix"; key_type = "none"; ttl = 2; }
 );
 CONF
 }
@@ -306,6 +308,7 @@ http {
             add_header X-Nginx-Cache \$upstream_cache_status;
         }
         location /bocache/ { fastcgi_pass bcr; }
+        location /bocfill/ { fastcgi_pass bcr; }
         location /bocmem/ { fastcgi_pass bcm; }
     }
 }
@@ -329,6 +332,7 @@ url_of() { # url_of CASE SIZE
     bc_redis_hit) echo "/bocache/hit?sleep_ms=$SLOW_MS&size=$2" ;;
     bc_mem_hit) echo "/bocmem/hit?sleep_ms=$SLOW_MS&size=$2" ;;
     bc_miss) echo "/bocache/miss?sleep_ms=$SLOW_MS&size=$2&cc=no-store" ;;
+    bc_fill) echo "/bocfill/f?sleep_ms=$SLOW_MS&size=$2" ;; # + &u=... (unique.lua)
     esac
 }
 pid_of() {
@@ -337,7 +341,7 @@ pid_of() {
     ref_redis) echo "$rref_pid" ;;
     nginx_cache) echo "$ngx_pid" ;;
     direct) echo "${slow_pid[nginx]}" ;;
-    bc_redis_hit | bc_miss) echo "${bc_pid[bcr]}" ;;
+    bc_redis_hit | bc_miss | bc_fill) echo "${bc_pid[bcr]}" ;;
     bc_mem_hit) echo "${bc_pid[bcm]}" ;;
     esac
 }
@@ -365,7 +369,9 @@ run_case() { # run_case FILL MODE CASE SIZE
     url=$(url_of "$3" "$4")
     pid=$(pid_of "$3")
     out=$work/wrk.out
-    wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$base$url" >"$out" 2>&1 &
+    local script=()
+    [ "$3" = bc_fill ] && script=(-s "$top/bench/unique.lua")
+    wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "${script[@]}" "$base$url" >"$out" 2>&1 &
     p=$!
     sleep "$(awk -v d="$DURATION" 'BEGIN{print d * 0.6}')"
     rss=$(rss_kb "$pid")
@@ -407,6 +413,9 @@ warm_up() { # warm_up MODE CASES: fill the caches, check HIT/MISS
             bc_miss)
                 x=$(header_of "$url" X-Cache)
                 [ "$x" = MISS ] || note "PROBLEM: $1: $c $s answers X-Cache '$x', not MISS" ;;
+            bc_fill)
+                x=$(header_of "$url&u=warm$RANDOM$RANDOM" X-Cache)
+                [ "$x" = MISS ] || note "PROBLEM: $1: $c $s answers X-Cache '$x' for a new URL, not MISS" ;;
             nginx_cache)
                 x=$(header_of "$url" X-Nginx-Cache)
                 [ "$x" = HIT ] || note "PROBLEM: $1: nginx cache answers '$x' after warm-up" ;;
@@ -415,8 +424,11 @@ warm_up() { # warm_up MODE CASES: fill the caches, check HIT/MISS
     done
     # Short load so keepalive pools and thread stacks exist before timing.
     [ "$WARM_S" -gt 0 ] || return 0
+    local script
     for c in $2; do
-        wrk -t2 -c"$CONNS" -d"${WARM_S}s" "$base$(url_of "$c" 1024)" >/dev/null 2>&1 || true
+        script=()
+        [ "$c" = bc_fill ] && script=(-s "$top/bench/unique.lua")
+        wrk -t2 -c"$CONNS" -d"${WARM_S}s" "${script[@]}" "$base$(url_of "$c" 1024)" >/dev/null 2>&1 || true
     done
 }
 
@@ -462,8 +474,11 @@ run_block() { # run_block FILL MODE CASES
             for c in $cases; do run_case "$fill" "$mode" "$c" "$s"; done
         done
     done
+    case " $cases " in *" bc_fill "*)
+        echo "after $mode/$fill: bc_fill entries stored within the last 2 s (TTL): $(rcli --scan --pattern 'bcr:none:-:/bocfill/*' | wc -l)" >>"$notes" ;;
+    esac
     for c in $cases; do
-        case $c in bc_*) ;; *) continue ;; esac
+        case $c in bc_fill) continue ;; bc_*) ;; *) continue ;; esac
         x=$(header_of "$(url_of "$c" 1024)" X-Cache)
         echo "after $mode/$fill: $c answers X-Cache: $x" >>"$notes"
     done
@@ -472,7 +487,7 @@ run_block() { # run_block FILL MODE CASES
     stop_pid "${bc_pid[bcm]}"
 }
 
-ALL_CASES=${CASES:-"ref_minimal ref_redis nginx_cache direct bc_redis_hit bc_mem_hit bc_miss"}
+ALL_CASES=${CASES:-"ref_minimal ref_redis nginx_cache direct bc_redis_hit bc_mem_hit bc_miss bc_fill"}
 HIT_CASES=""
 for c in ref_redis bc_redis_hit bc_mem_hit; do
     case " $ALL_CASES " in *" $c "*) HIT_CASES="$HIT_CASES $c" ;; esac
@@ -618,7 +633,7 @@ def ref(fill, mode, case, size):
     return agg.get((fill, mode, case, size)) or agg.get((small, mode, case, size))
 
 order = ["ref_minimal", "ref_redis", "nginx_cache", "direct",
-         "bc_redis_hit", "bc_mem_hit", "bc_miss"]
+         "bc_redis_hit", "bc_mem_hit", "bc_miss", "bc_fill"]
 mem_ok = "$mem_tier" == "yes"
 print()
 print(f"bocache benchmark: wrk -t2 -c$CONNS -d${DURATION}s --latency, median of "
@@ -658,7 +673,7 @@ for fill in fills:
                         cmp = f"{a['rps']/r['rps']:.2f}x ref_minimal req/s, p99 {a['p99']/r['p99']:.2f}x"
                     if n:
                         cmp += f"; {a['rps']/n['rps']:.2f}x nginx_cache"
-                elif case == "bc_miss":
+                elif case in ("bc_miss", "bc_fill"):
                     r = ref(fill, mode, "direct", size)
                     if r:
                         cmp = f"{a['rps']/r['rps']:.2f}x direct req/s, p50 {a['p50']-r['p50']:+.2f} ms"

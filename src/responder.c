@@ -765,7 +765,7 @@ static lookup_result lookup(worker *w)
  * FILL_PASS (a fill found the response not storable: go to the backend
  * without waiting) or -1 (Redis fault). */
 #define FILL_PASS 3
-static int take_lease(worker *w)
+static int take_lease(worker *w, bc_lease_result *lr)
 {
     const bc_config *cfg = w->ref->cfg;
     snprintf(w->token, sizeof w->token, "%016llx-%llu",
@@ -774,13 +774,11 @@ static int take_lease(worker *w)
     /* A lease outlives the longest fill the backend may take, so a slow
      * but legitimate fill is not mistaken for a voided one. */
     long ttl_ms = (long)cfg->backend.timeout_ms + 1000;
-    int state = BC_LEASE_HELD;
-    long left = 0;
     int rc = bc_store_lease_take(w->store, w->lease, w->token, ttl_ms,
-                                 w->leases, &state, &left);
+                                 w->leases, w->key, lr);
     w->f.leased = rc == 1;
-    if (rc == 0 && state == BC_LEASE_PASS) {
-        hint_pass(w, left);
+    if (rc == 0 && lr->state == BC_LEASE_PASS) {
+        hint_pass(w, lr->left_ms);
         return FILL_PASS;
     }
     return rc;
@@ -788,17 +786,16 @@ static int take_lease(worker *w)
 
 /* Becomes the filler unless the fill it would duplicate has just landed:
  * the lookup and the lease are separate round trips, so another fill may
- * have stored the entry and dropped its lease in between. Returns 1 (fill),
+ * have stored the entry and dropped its lease in between; the lease
+ * attempt reads the entry again in its own round trip. Returns 1 (fill),
  * 0 (someone else fills), 2 (that entry was served), -1 (Redis fault). */
 static int claim_fill(worker *w)
 {
-    int rc = take_lease(w);
+    bc_lease_result lr;
+    int rc = take_lease(w, &lr);
     if (rc != 1)
         return rc;
-    const char *data;
-    size_t len;
-    if (bc_store_get(w->store, w->key, &data, &len) != 1 ||
-        classify(w, data, len) != LOOK_HIT)
+    if (!lr.data || classify(w, lr.data, lr.len) != LOOK_HIT)
         return 1;
     bc_store_lease_release(w->store, w->lease, w->token, w->leases, 0);
     w->f.leased = 0;

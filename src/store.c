@@ -509,9 +509,10 @@ static const char release_lua[] =
     "return 1\n";
 
 int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
-                        long ttl_ms, const char *leases, int *state,
-                        long *left_ms)
+                        long ttl_ms, const char *leases, const char *key,
+                        bc_lease_result *out)
 {
+    memset(out, 0, sizeof *out);
     drop_reply(st);
     if (ensure_connected(st) < 0)
         return -1;
@@ -523,9 +524,10 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
     /* The set of leases only lists fills in flight; it outlives them. */
     redisAppendCommand(st->ctx, "PEXPIRE %s %ld", leases, ttl_ms * 2);
     redisAppendCommand(st->ctx, "PTTL %s", lease);
-    redisReply *r[4] = {NULL, NULL, NULL, NULL};
+    redisAppendCommand(st->ctx, "GET %s", key);
+    redisReply *r[5] = {NULL, NULL, NULL, NULL, NULL};
     int rc = 0;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (redisGetReply(st->ctx, (void **)&r[i]) != REDIS_OK) {
             fault(st, "lease", st->ctx->errstr);
             rc = -1;
@@ -533,13 +535,14 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
         }
     if (rc == 0)
         rc = r[0]->type == REDIS_REPLY_NIL ? 1 : 0;
-    if (rc == 0)
-        *state = r[0]->type == REDIS_REPLY_STRING &&
-                         strcmp(r[0]->str, "pass") == 0
-                     ? BC_LEASE_PASS
-                     : BC_LEASE_HELD;
-    if (rc == 0)
-        *left_ms = r[3]->type == REDIS_REPLY_INTEGER ? (long)r[3]->integer : 0;
+    if (rc == 0) {
+        out->state = r[0]->type == REDIS_REPLY_STRING &&
+                             strcmp(r[0]->str, "pass") == 0
+                         ? BC_LEASE_PASS
+                         : BC_LEASE_HELD;
+        out->left_ms =
+            r[3]->type == REDIS_REPLY_INTEGER ? (long)r[3]->integer : 0;
+    }
     if (rc == 0 && r[0]->type == REDIS_REPLY_ERROR) {
         bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
                        "redis %s: SET NX GET: %s (bocache needs Redis 7.0 "
@@ -547,7 +550,13 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
                        st->cfg->redis.address, r[0]->str);
         rc = -1;
     }
-    for (int i = 0; i < 4; i++)
+    if (rc >= 0 && r[4]->type == REDIS_REPLY_STRING) {
+        st->last = r[4]; /* kept: OUT points into it */
+        out->data = r[4]->str;
+        out->len = (size_t)r[4]->len;
+        r[4] = NULL;
+    }
+    for (int i = 0; i < 5; i++)
         if (r[i])
             freeReplyObject(r[i]);
     return rc;

@@ -398,7 +398,9 @@ assert_eq 40 "$npass" "[4b pass] 40 requests for the no-store URL all go to the 
 assert_eq $((before + 40)) "$(backend_count)" "[4b pass] ... each one backend call"
 assert_le 30 $((sets_after - sets_before)) \
     "[4b pass] ... with at most one lease attempt per worker (24), not one per request (SET calls for 40 requests)"
-assert_le 30 $((gets_after - gets_before)) \
+# A worker's first request reads the entry twice (the lookup, and again
+# with its lease attempt): without hints that would be 80 GETs.
+assert_le 50 $((gets_after - gets_before)) \
     "[4b pass] ... and at most one lookup per worker, not one per request (GET calls for 40 requests)"
 # Hints are trusted only while invalidations are heard: once the
 # subscription is cut (and again once it is back) every worker reads the

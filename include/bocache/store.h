@@ -84,14 +84,22 @@ int bc_store_claim(bc_store *st, const char *key, long ttl);
 
 enum { BC_LEASE_FREE = 0, BC_LEASE_HELD, BC_LEASE_PASS };
 
+/* What a lease attempt found. */
+typedef struct bc_lease_result {
+    int state;        /* not taken: BC_LEASE_HELD or BC_LEASE_PASS */
+    long left_ms;     /* not taken: the holder's or marker's life left */
+    const char *data; /* the entry KEY held at that moment, or NULL; valid
+                         until the next call on the store */
+    size_t len;
+} bc_lease_result;
+
 /* Takes the fill lease LEASE for TTL_MS with value TOKEN (SET NX PX GET,
- * Redis >= 7.0) and lists it in the lease set LEASES. Returns 1 when taken,
- * 0 when not, with *STATE saying whether another fill holds it
- * (BC_LEASE_HELD) or it is a pass marker (BC_LEASE_PASS) and *LEFT_MS how
- * long the holder or marker has left; -1 on a fault. */
+ * Redis >= 7.0), lists it in the lease set LEASES and reads KEY, in one
+ * round trip: a fill that landed since the caller's lookup is seen without
+ * another. Returns 1 when taken, 0 when not, -1 on a fault; fills *OUT. */
 int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
-                        long ttl_ms, const char *leases, int *state,
-                        long *left_ms);
+                        long ttl_ms, const char *leases, const char *key,
+                        bc_lease_result *out);
 
 /* Stores like bc_store_put, but only while LEASE still holds TOKEN, and
  * then drops the lease, atomically (one Lua script). Returns 1 when
