@@ -1269,9 +1269,13 @@ static int store_entry(worker *w, size_t entry_len)
             idx[n] = w->idx[n], n++;
         i = e + 1;
     }
+    char staging[BC_KEY_MAX];
+    if (bc_key_internal(cfg, "fill", w->token, strlen(w->token), staging,
+                        sizeof staging) < 0)
+        return -1;
     int rc = bc_store_put_leased(w->store, w->key, w->entry, entry_len,
                                  f->ttl + w->ep->stale_ttl, idx, n, w->lease,
-                                 w->token, w->leases);
+                                 w->token, w->leases, staging);
     if (rc == 0)
         bc_log(BC_LOG_DEBUG, "%s: not stored, its lease was voided by an "
                              "invalidation or expired",

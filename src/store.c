@@ -483,17 +483,20 @@ long bc_store_ttl(bc_store *st, const char *key)
     return ttl;
 }
 
-/* KEYS: entry, lease, lease set, index...; ARGV: token, data, ttl. */
+/* KEYS: entry, lease, lease set, staged value, index...; ARGV: token,
+ * ttl. The staged value already has the entry's TTL, which RENAME keeps. */
 static const char put_leased_lua[] =
-    "if redis.call('GET', KEYS[2]) ~= ARGV[1] then\n"
-    "  redis.call('SREM', KEYS[3], KEYS[2]) return 0 end\n"
-    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
+    "if redis.call('GET', KEYS[2]) ~= ARGV[1] or\n"
+    "   redis.call('EXISTS', KEYS[4]) == 0 then\n"
+    "  redis.call('SREM', KEYS[3], KEYS[2])\n"
+    "  redis.call('DEL', KEYS[4]) return 0 end\n"
+    "redis.call('RENAME', KEYS[4], KEYS[1])\n"
     "redis.call('DEL', KEYS[2])\n"
     "redis.call('SREM', KEYS[3], KEYS[2])\n"
-    "for i = 4, #KEYS do\n"
+    "for i = 5, #KEYS do\n"
     "  redis.call('SADD', KEYS[i], KEYS[1])\n"
-    "  redis.call('EXPIRE', KEYS[i], ARGV[3], 'NX')\n"
-    "  redis.call('EXPIRE', KEYS[i], ARGV[3], 'GT')\n"
+    "  redis.call('EXPIRE', KEYS[i], ARGV[2], 'NX')\n"
+    "  redis.call('EXPIRE', KEYS[i], ARGV[2], 'GT')\n"
     "end\n"
     "return 1\n";
 
@@ -565,12 +568,12 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
 int bc_store_put_leased(bc_store *st, const char *key, const char *data,
                         size_t len, long ttl, char *const *indexes,
                         size_t nindexes, const char *lease, const char *token,
-                        const char *leases)
+                        const char *leases, const char *staging)
 {
     drop_reply(st);
     if (ensure_connected(st) < 0)
         return -1;
-    size_t nkeys = 3 + nindexes, argc = 3 + nkeys + 3;
+    size_t nkeys = 4 + nindexes, argc = 3 + nkeys + 2;
     const char **argv = calloc(argc, sizeof *argv);
     size_t *argl = calloc(argc, sizeof *argl);
     if (!argv || !argl) {
@@ -578,9 +581,18 @@ int bc_store_put_leased(bc_store *st, const char *key, const char *data,
         free(argl);
         return -1;
     }
-    char nk[16], ttls[24];
-    snprintf(nk, sizeof nk, "%zu", nkeys);
+    char ttls[24];
     snprintf(ttls, sizeof ttls, "%ld", ttl);
+    const char *set_argv[] = {"SET", staging, data, "EX", ttls};
+    size_t set_argl[] = {3, strlen(staging), len, 2, strlen(ttls)};
+    if (redisAppendCommandArgv(st->ctx, 5, set_argv, set_argl) != REDIS_OK) {
+        free(argv);
+        free(argl);
+        fault(st, "store", "out of memory");
+        return -1;
+    }
+    char nk[16];
+    snprintf(nk, sizeof nk, "%zu", nkeys);
     size_t i = 0;
     argv[i++] = "EVAL";
     argv[i++] = put_leased_lua;
@@ -588,18 +600,25 @@ int bc_store_put_leased(bc_store *st, const char *key, const char *data,
     argv[i++] = key;
     argv[i++] = lease;
     argv[i++] = leases;
+    argv[i++] = staging;
     for (size_t j = 0; j < nindexes; j++)
         argv[i++] = indexes[j];
     argv[i++] = token;
-    argl[i] = len;
-    argv[i++] = data;
     argv[i++] = ttls;
     for (size_t j = 0; j < argc; j++)
-        if (j != argc - 2)
-            argl[j] = strlen(argv[j]);
-    redisReply *r = redisCommandArgv(st->ctx, (int)argc, argv, argl);
+        argl[j] = strlen(argv[j]);
+    int rc = redisAppendCommandArgv(st->ctx, (int)argc, argv, argl);
     free(argv);
     free(argl);
+    redisReply *set = NULL, *r = NULL;
+    if (rc != REDIS_OK ||
+        redisGetReply(st->ctx, (void **)&set) != REDIS_OK) {
+        fault(st, "store", st->ctx->errstr);
+        return -1;
+    }
+    freeReplyObject(set);
+    if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK)
+        r = NULL;
     if (check_reply(st, r, "EVAL store") < 0)
         return -1;
     int stored = r->type == REDIS_REPLY_INTEGER && r->integer == 1;

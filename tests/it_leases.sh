@@ -327,6 +327,10 @@ for i in $(seq 1 $ROUNDS); do
         fail "[3 stale fill] round $i ($how): the request after the invalidation got the overtaken fill's body (call=$old, $A_X)"
 done
 ok "[3 stale fill] $ROUNDS rounds (PUBLISH and bocache-ctl): a fill overtaken by an invalidation was never stored or served afterwards"
+# A fill's value is staged under a private key and moved into place by the
+# compare-and-set; a fill whose lease was voided drops it. None is left.
+assert_eq "" "$(redis_keys 'bocache:#fill:*')" \
+    "[3 stale fill] no staged fill value is left behind (stored ones were moved, voided ones dropped)"
 
 # --- 4. a non-storable fill releases its waiters at once -------------------------
 U4='/api/v1/public/cookie?cookie=1&sleep_ms=300'
