@@ -1247,8 +1247,9 @@ static void reset_fill(worker *w)
     memset(&w->f, 0, sizeof w->f);
 }
 
-/* Stores the encoded entry with its tag and path index memberships, if
- * the fill's lease still holds. Returns 1 stored, 0 lease lost, -1 fault. */
+/* Sends the store of the encoded entry with its tag and path index
+ * memberships, kept only if the fill's lease still holds. Returns 1 sent,
+ * -1 fault (the lease is then released as a pass marker). */
 static int store_entry(worker *w, size_t entry_len)
 {
     const bc_config *cfg = w->ref->cfg;
@@ -1276,16 +1277,9 @@ static int store_entry(worker *w, size_t entry_len)
     int rc = bc_store_put_leased(w->store, w->key, w->entry, entry_len,
                                  f->ttl + w->ep->stale_ttl, idx, n, w->lease,
                                  w->token, w->leases, staging);
-    if (rc == 0)
-        bc_log(BC_LOG_DEBUG, "%s: not stored, its lease was voided by an "
-                             "invalidation or expired",
-               w->key);
-    if (rc >= 0)
-        bc_stats_add(&w->r->stats,
-                     rc == 1 ? BC_STAT_STORE : BC_STAT_SKIP_LEASE_LOST, 1);
-    bc_entry e;
-    if (rc == 1 && bc_entry_decode(w->entry, entry_len, &e) == 0)
-        remember(w, &e, w->entry, entry_len, 0);
+    /* The outcome is not known yet (see bc_store_put_leased), so the entry
+     * is not put into the memory tier here: the first HIT from Redis does
+     * that, and an entry whose store lost its lease never gets there. */
     return rc;
 }
 

@@ -23,6 +23,7 @@ struct bc_store {
     bc_store_shared *shared;
     redisContext *ctx;
     redisReply *last; /* reply whose bytes bc_store_get handed out */
+    int pending;      /* replies of a sent store not read yet */
     int64_t retry_at_ms;
     int backoff_ms;
     int was_down; /* logged a fault since the last good connection */
@@ -40,12 +41,56 @@ bc_store *bc_store_new(const bc_config *cfg, bc_store_shared *shared)
     return st;
 }
 
-static void drop_reply(bc_store *st)
+static void free_last(bc_store *st)
 {
     if (st->last) {
         freeReplyObject(st->last);
         st->last = NULL;
     }
+}
+
+static void fault(bc_store *st, const char *what, const char *detail);
+
+/* Reads the replies of a store sent by bc_store_put_leased and counts
+ * its outcome. They have usually arrived long before: the worker served
+ * another request in between. */
+static void settle(bc_store *st)
+{
+    int n = st->pending;
+    st->pending = 0;
+    redisReply *r = NULL;
+    for (int i = 0; i < n && st->ctx; i++) {
+        if (r)
+            freeReplyObject(r);
+        r = NULL;
+        if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK) {
+            fault(st, "store", st->ctx->errstr);
+            return;
+        }
+    }
+    if (!r)
+        return;
+    int stored = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    if (r->type == REDIS_REPLY_ERROR)
+        bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
+                       "redis %s: store: %s", st->cfg->redis.address, r->str);
+    else if (!stored)
+        bc_log(BC_LOG_DEBUG, "a fill was not stored: its lease was voided "
+                             "by an invalidation or expired");
+    if (r->type != REDIS_REPLY_ERROR && st->shared->stats)
+        bc_stats_add(st->shared->stats,
+                     stored ? BC_STAT_STORE : BC_STAT_SKIP_LEASE_LOST,
+                     1);
+    freeReplyObject(r);
+}
+
+/* Every command starts here: the replies of the previous one are freed,
+ * those of a deferred store read. */
+static void drop_reply(bc_store *st)
+{
+    free_last(st);
+    if (st->pending)
+        settle(st);
 }
 
 /* hiredis frees an empty read buffer larger than its maxbuf only when the
@@ -54,7 +99,7 @@ static void drop_reply(bc_store *st)
 
 void bc_store_idle(bc_store *st)
 {
-    drop_reply(st);
+    free_last(st); /* a deferred store stays unread: that is its point */
     redisReader *r = st->ctx ? st->ctx->reader : NULL;
     if (r && r->len == 0 && sdsalloc(r->buf) > READER_KEEP) {
         sds fresh = sdsempty();
@@ -68,7 +113,8 @@ void bc_store_idle(bc_store *st)
 
 static void disconnect(bc_store *st)
 {
-    drop_reply(st);
+    free_last(st);
+    st->pending = 0; /* lost with the connection */
     if (st->ctx) {
         redisFree(st->ctx);
         st->ctx = NULL;
@@ -610,20 +656,15 @@ int bc_store_put_leased(bc_store *st, const char *key, const char *data,
     int rc = redisAppendCommandArgv(st->ctx, (int)argc, argv, argl);
     free(argv);
     free(argl);
-    redisReply *set = NULL, *r = NULL;
-    if (rc != REDIS_OK ||
-        redisGetReply(st->ctx, (void **)&set) != REDIS_OK) {
+    int done = 0;
+    while (rc == REDIS_OK && !done)
+        rc = redisBufferWrite(st->ctx, &done);
+    if (rc != REDIS_OK) {
         fault(st, "store", st->ctx->errstr);
         return -1;
     }
-    freeReplyObject(set);
-    if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK)
-        r = NULL;
-    if (check_reply(st, r, "EVAL store") < 0)
-        return -1;
-    int stored = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
-    return stored;
+    st->pending = 2; /* SET and EVAL: read by the next command */
+    return 1;
 }
 
 int bc_store_lease_release(bc_store *st, const char *lease, const char *token,

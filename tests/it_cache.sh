@@ -155,3 +155,18 @@ assert_eq HIT "$(xcache "$WORK/m2")" "max-age=1: second GET is a HIT"
 sleep 2.2
 req "$M" >"$WORK/m3"
 assert_eq MISS "$(xcache "$WORK/m3")" "max-age=1: after 2.2 s the entry is gone"
+
+# --- stores are counted ------------------------------------------------------
+# A worker sends a store without waiting for Redis's answer; it reads the
+# answer, and counts the store, with its next Redis command.
+stores() { rcli HGET bocache:#stats stores | tr -d '\r'; }
+sleep 1.2 # the last flush of the counters (every second)
+s0=$(stores)
+for i in $(seq 1 8); do req "/api/v1/public/count$i" >/dev/null; done
+for r in 1 2; do
+    for i in $(seq 1 8); do req "/api/v1/public/count$i" >/dev/null; done
+done
+stores_grew() { [ "$(stores)" -ge $((${s0:-0} + 8)) ]; }
+wait_until 3 stores_grew ||
+    fail "8 fills followed by 16 HITs: the stores counter went from '${s0:-0}' to '$(stores)', not +8"
+ok "8 fills are counted as stores once their workers send another command"

@@ -104,11 +104,12 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
 /* Stores like bc_store_put, but only while LEASE still holds TOKEN, and
  * then drops the lease, atomically. The value goes to the private key
  * STAGING with a plain SET, and a small Lua script moves it into place
- * (RENAME) if the lease holds, in the same round trip: Redis copies a
- * value passed to Lua twice, which made large stores cost ~50x a SET and
- * stalled every other client's command behind them. Returns 1 when
- * stored, 0 when the lease was lost (expired or voided by an
- * invalidation), -1 on a fault. */
+ * (RENAME) if the lease holds: Redis copies a value passed to Lua twice,
+ * which made large stores cost ~50x a SET. Both commands are sent, not
+ * waited for: their replies are read, and the outcome counted (stores,
+ * store_skip_lease_lost), by the next call on ST, so a worker does not
+ * hold its web server connection for a round trip after the response.
+ * Returns 1 when sent, -1 on a fault. */
 int bc_store_put_leased(bc_store *st, const char *key, const char *data,
                         size_t len, long ttl, char *const *indexes,
                         size_t nindexes, const char *lease, const char *token,
