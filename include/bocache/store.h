@@ -39,10 +39,10 @@ int bc_store_get(bc_store *st, const char *key, const char **data,
                  size_t *len);
 
 /* Ends a request's use of the store: frees the reply the last lookup
- * returned (its data pointers become invalid) and, after a large reply,
- * hiredis's read buffer, which would otherwise stay at that size until
- * the next command. A worker serving from the memory tier may issue no
- * command for a long time. */
+ * returned (its data pointers become invalid) and, after a reply over
+ * 1 MiB, hiredis's read buffer, which would otherwise stay at that size
+ * until the next command. A worker serving from the memory tier may issue
+ * no command for a long time. */
 void bc_store_idle(bc_store *st);
 
 /* Stores DATA under KEY for TTL seconds. Returns 0, or -1 when Redis is
