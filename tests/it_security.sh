@@ -5,6 +5,7 @@
 #  * a backend head with a bare CR, a NUL or an obsolete folding in a
 #    header gives 502 and is never stored or replayed (tests/evil_backend);
 #  * oversize request parameters are forwarded uncached, bocache goes on;
+#  * connections that send nothing hold up one worker each, nothing more;
 #  * status_path answers allowed REMOTE_ADDRs only (403 otherwise);
 #  * redis.password: right password caches, wrong one fails open and logs;
 #  * the -l unix: socket is not world-writable; the child's socket
@@ -193,6 +194,36 @@ alive "$BOCACHE_PID" || fail "bocache died on oversize parameters"
 req /api/v1/public/after-oversize >"$WORK/o4"
 req /api/v1/public/after-oversize >"$WORK/o5"
 assert_eq HIT "$(xcache "$WORK/o5")" "after oversize requests bocache still caches"
+
+# --- connections that send nothing ------------------------------------------------------------
+# Idle workers wait for new connections one at a time (a lock), but the
+# lock covers only the wait: a connection that never sends its request
+# holds up the one worker reading it, not the accepting of the rest.
+command -v socat >/dev/null || fail "socat is needed (tools/deps.sh installs it)"
+silent=()
+for i in 1 2; do
+    # -u: socat only reads from the connection, so it sends nothing.
+    socat -u "UNIX-CONNECT:$BOCACHE_SOCK" /dev/null 2>/dev/null &
+    silent+=("$!")
+    track "$!"
+done
+sleep 0.3 # both connections are accepted and read from
+t0=$(now_ms)
+for i in $(seq 1 10); do
+    req -t 3000 /api/v1/public/beside-silent >"$WORK/s.$i"
+done
+t1=$(now_ms)
+assert_eq "200 HIT" "$(status "$WORK/s.10") $(xcache "$WORK/s.10")" \
+    "2 silent connections open (4 workers): requests are still answered"
+assert_le 3000 $((t1 - t0)) "... 10 of them promptly (ms)"
+for pid in "${silent[@]}"; do stop_pid "$pid"; done
+# Their workers see the connections close and go back to waiting for new
+# ones (the listening socket is non-blocking: none is pending for them).
+for i in $(seq 1 8); do
+    req -t 3000 "/api/v1/public/after-silent$i" >"$WORK/s2.$i"
+done
+assert_eq 200 "$(status "$WORK/s2.8")" "after the silent connections closed, every worker answers"
+alive "$BOCACHE_PID" || fail "bocache died after silent connections"
 
 # --- Redis with a password ------------------------------------------------------------------
 PW=pw-$RANDOM$RANDOM-redis
