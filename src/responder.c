@@ -32,6 +32,7 @@
 #include "bocache/listener.h"
 #include "bocache/log.h"
 #include "bocache/memtier.h"
+#include "bocache/misspred.h"
 #include "bocache/passhint.h"
 #include "bocache/response.h"
 #include "bocache/store.h"
@@ -98,6 +99,8 @@ typedef struct fill {
     int pass_seen;   /* the lookup found the key's lease a pass marker */
     int lease_named; /* w->lease and w->leases are this key's */
     int queued;      /* output went out as queued records */
+    int lease_tried; /* the lookup was the lease attempt: see lease_rc */
+    int lease_rc;    /* its take_lease result */
     long ttl;
     const char *xcache;
     const char *detail; /* Cache-Status detail, or NULL */
@@ -129,6 +132,7 @@ struct worker {
     uint64_t key_hash;   /* bc_key_hash of key */
     uint64_t hint_gen;   /* r->hint_gen before the lookup */
     bc_passhint *hints;  /* keys recently found passing */
+    bc_misspred *pred;   /* endpoints whose lookups keep missing */
     char *stale; /* a copy of a stale entry kept while refreshing it */
     size_t stale_len, stale_cap;
     char idx[BC_MAX_INDEXES][BC_KEY_MAX]; /* index keys of the entry */
@@ -207,6 +211,7 @@ static void follow_config(worker *w)
     cfg_ref *old = w->ref;
     w->ref = ref_acquire(w->r);
     w->generation = gen;
+    bc_misspred_reset(w->pred); /* endpoints may be numbered anew */
     bc_store_reconfigure(w->store, w->ref->cfg);
     open_backend(w);
     ref_release(w->r, old);
@@ -741,6 +746,66 @@ static int passhint(worker *w)
     return h;
 }
 
+/* Tries to become the key's filler; LR also carries the entry as read in
+ * the same round trip. Returns 1, 0 (someone else fills), FILL_PASS (a
+ * fill found the response not storable: go to the backend without
+ * waiting) or -1 (Redis fault). */
+#define FILL_PASS 3
+static int take_lease(worker *w, bc_lease_result *lr)
+{
+    const bc_config *cfg = w->ref->cfg;
+    name_lease(w);
+    snprintf(w->token, sizeof w->token, "%016llx-%llu",
+             (unsigned long long)w->token_base,
+             (unsigned long long)++w->fills);
+    /* A lease outlives the longest fill the backend may take, so a slow
+     * but legitimate fill is not mistaken for a voided one. */
+    long ttl_ms = (long)cfg->backend.timeout_ms + 1000;
+    int rc = bc_store_lease_take(w->store, w->lease, w->token, ttl_ms,
+                                 w->leases, w->key, lr);
+    w->f.leased = rc == 1;
+    return rc == 0 && lr->state == BC_LEASE_PASS ? FILL_PASS : rc;
+}
+
+/* Gives back a lease that was taken for an entry found fresh after all. */
+static void give_back_lease(worker *w)
+{
+    bc_store_lease_release(w->store, w->lease, w->token, w->leases, 0);
+    w->f.leased = 0;
+}
+
+static size_t endpoint_number(const worker *w)
+{
+    return (size_t)(w->ep - w->ref->cfg->endpoints);
+}
+
+/* The lookup of a key whose endpoint keeps missing (bc_misspred): the
+ * lease attempt, which reads the entry in the same round trip, so a first
+ * miss asks Redis once before the backend instead of twice. An entry
+ * found is served as a plain lookup would have, and a lease taken for it
+ * given back; serve_cached goes on with the lease result in w->f. */
+static lookup_result lookup_leasing(worker *w)
+{
+    bc_lease_result lr;
+    int rc = take_lease(w, &lr);
+    if (rc < 0)
+        return LOOK_DOWN;
+    lookup_result res = lr.data ? classify(w, lr.data, lr.len) : LOOK_MISS;
+    bc_misspred_learn(w->pred, endpoint_number(w), res != LOOK_HIT);
+    if (res == LOOK_HIT) {
+        if (w->f.leased)
+            give_back_lease(w);
+        return res;
+    }
+    if (rc == FILL_PASS) {
+        w->f.pass_seen = 1;
+        hint_pass(w, lr.left_ms); /* after classify: has_stale is known */
+    }
+    w->f.lease_tried = 1;
+    w->f.lease_rc = rc;
+    return res;
+}
+
 static lookup_result lookup(worker *w)
 {
     const char *data;
@@ -758,33 +823,16 @@ static lookup_result lookup(worker *w)
     }
     if (hint == BC_PASSHINT_CHECK)
         return lookup_hinted(w);
+    /* A HEAD miss takes no lease (see serve_cached). */
+    size_t ep = endpoint_number(w);
+    if (bc_misspred_expect_miss(w->pred, ep) && !is_head(w))
+        return lookup_leasing(w);
     int rc = bc_store_get(w->store, w->key, &data, &len);
     if (rc < 0)
         return LOOK_DOWN;
-    return rc == 0 ? LOOK_MISS : classify(w, data, len);
-}
-
-/* Tries to become the key's filler. Returns 1, 0 (someone else fills),
- * FILL_PASS (a fill found the response not storable: go to the backend
- * without waiting) or -1 (Redis fault). */
-#define FILL_PASS 3
-static int take_lease(worker *w, bc_lease_result *lr)
-{
-    const bc_config *cfg = w->ref->cfg;
-    snprintf(w->token, sizeof w->token, "%016llx-%llu",
-             (unsigned long long)w->token_base,
-             (unsigned long long)++w->fills);
-    /* A lease outlives the longest fill the backend may take, so a slow
-     * but legitimate fill is not mistaken for a voided one. */
-    long ttl_ms = (long)cfg->backend.timeout_ms + 1000;
-    int rc = bc_store_lease_take(w->store, w->lease, w->token, ttl_ms,
-                                 w->leases, w->key, lr);
-    w->f.leased = rc == 1;
-    if (rc == 0 && lr->state == BC_LEASE_PASS) {
-        hint_pass(w, lr->left_ms);
-        return FILL_PASS;
-    }
-    return rc;
+    lookup_result lr = rc == 0 ? LOOK_MISS : classify(w, data, len);
+    bc_misspred_learn(w->pred, ep, lr != LOOK_HIT);
+    return lr;
 }
 
 /* Becomes the filler unless the fill it would duplicate has just landed:
@@ -796,12 +844,13 @@ static int claim_fill(worker *w)
 {
     bc_lease_result lr;
     int rc = take_lease(w, &lr);
+    if (rc == FILL_PASS)
+        hint_pass(w, lr.left_ms);
     if (rc != 1)
         return rc;
     if (!lr.data || classify(w, lr.data, lr.len) != LOOK_HIT)
         return 1;
-    bc_store_lease_release(w->store, w->lease, w->token, w->leases, 0);
-    w->f.leased = 0;
+    give_back_lease(w);
     return 2;
 }
 
@@ -865,8 +914,9 @@ static int serve_cached(worker *w)
         return 0;
     }
     name_lease(w);
-    int taken = lr == LOOK_DOWN ? -1
+    int taken = lr == LOOK_DOWN     ? -1
                 : f->pass_seen      ? FILL_PASS
+                : f->lease_tried    ? f->lease_rc
                                     : claim_fill(w);
     if (taken == 2)
         return 1;
@@ -1624,11 +1674,12 @@ static int worker_init(bc_responder *r, worker *w)
     w->store = bc_store_new(w->ref->cfg, &r->store_shared);
     w->headbuf = malloc(BC_RESPONSE_MAX_HEAD);
     w->hints = bc_passhint_new();
+    w->pred = bc_misspred_new();
     /* Lease tokens must differ across workers, processes and hosts. */
     if (getrandom(&w->token_base, sizeof w->token_base, 0) !=
         (ssize_t)sizeof w->token_base)
         w->token_base = (uint64_t)bc_wall_ms() ^ (uint64_t)(uintptr_t)w;
-    if (!w->store || !w->headbuf || !w->hints)
+    if (!w->store || !w->headbuf || !w->hints || !w->pred)
         return -1;
     FCGX_InitRequest(&w->req, r->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
     return open_backend(w);
@@ -1785,6 +1836,7 @@ void bc_responder_free(bc_responder *r)
         bc_fcgi_client_free(w->backend);
         free(w->headbuf);
         bc_passhint_free(w->hints);
+        bc_misspred_free(w->pred);
         free(w->out);
         free(w->body);
         free(w->entry);

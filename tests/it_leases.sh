@@ -683,3 +683,104 @@ assert_eq "200 STALE" "$(status "$WORK/s7.r2") $(xcache "$WORK/s7.r2")" \
     "[7 stale on failure] and again right after the failed refresh: STALE"
 start_backend -n 64
 alive "$BOCACHE_PID" || fail "bocache died"
+
+# ============================================================================
+# Phase 4: one worker, so that its miss streak is known
+# ============================================================================
+stop_bocache
+assert_eq 0 "$STOP_RC" "bocache exits 0 on SIGTERM"
+config workers=1
+start_bocache
+
+# --- 11. first misses on an endpoint that keeps missing -------------------------
+# After BC_MISSPRED_STREAK (3) misses in a row on an endpoint, the worker's
+# lookup is the lease attempt, whose pipeline reads the entry too: one round
+# trip before the backend instead of two. GETs counted by Redis: one per
+# lookup, one per lease pipeline, one in each store's compare-and-set
+# script (and in the release script).
+gets0=$(calls get)
+sets0=$(calls set)
+before=$(backend_count)
+for i in 1 2 3 4 5 6; do
+    req "/api/v1/public/first11/u$i" >"$WORK/f11.$i"
+    assert_eq MISS "$(xcache "$WORK/f11.$i")" "[11 first miss] new URL $i is a MISS"
+done
+assert_eq $((before + 6)) "$(backend_count)" "[11 first miss] ... each one backend call"
+wait_key 'bocache:none:-:/api/v1/public/first11/u6' ||
+    fail "[11 first miss] the 6th fill was not stored"
+assert_eq $((gets0 + 3 + 6 + 6)) "$(calls get)" \
+    "[11 first miss] 6 fills: 3 lookups, then the lease attempt alone (GET calls: 3 lookups + 6 lease pipelines + 6 store scripts)"
+assert_eq $((sets0 + 12)) "$(calls set)" \
+    "[11 first miss] ... each fill one lease attempt and one staged store (SET calls)"
+# A wrong guess: the entry is there. It is served from the lease pipeline's
+# reply, and the lease given back before the answer ends.
+gets0=$(calls get)
+sets0=$(calls set)
+req /api/v1/public/first11/u1 >"$WORK/f11.h1"
+assert_eq "HIT $(call_of "$WORK/f11.1")" "$(xcache "$WORK/f11.h1") $(call_of "$WORK/f11.h1")" \
+    "[11 first miss] a stored URL asked for while misses were expected is a HIT with its entry"
+assert_eq "2 1" "$(($(calls get) - gets0)) $(($(calls set) - sets0))" \
+    "[11 first miss] ... read by the lease pipeline (GETs: the pipeline's and the release script's; 1 SET)"
+lease_held 'bocache:none:-:/api/v1/public/first11/u1' &&
+    fail "[11 first miss] the lease taken for a HIT was not given back"
+ok "[11 first miss] ... and its lease was given back"
+# That hit ended the streak: the next lookup is a plain GET.
+gets0=$(calls get)
+sets0=$(calls set)
+req /api/v1/public/first11/u2 >"$WORK/f11.h2"
+assert_eq HIT "$(xcache "$WORK/f11.h2")" "[11 first miss] the next stored URL is a HIT"
+assert_eq "1 0" "$(($(calls get) - gets0)) $(($(calls set) - sets0))" \
+    "[11 first miss] ... from a plain lookup after the hit ended the streak (1 GET, no SET)"
+assert_eq $((before + 6)) "$(backend_count)" "[11 first miss] the HITs did not reach the backend"
+# A HEAD miss takes no lease, streak or not, and stores nothing.
+for i in 7 8 9; do req "/api/v1/public/first11/u$i" >/dev/null; done
+sets0=$(calls set)
+req -X HEAD /api/v1/public/first11/u10 >"$WORK/f11.head"
+assert_eq MISS "$(xcache "$WORK/f11.head")" "[11 first miss] a HEAD after a streak of misses is a MISS"
+assert_eq 0 $(($(calls set) - sets0)) "[11 first miss] ... with no lease attempt (SET calls)"
+req /api/v1/public/first11/u10 >"$WORK/f11.10"
+assert_eq MISS "$(xcache "$WORK/f11.10")" "[11 first miss] the GET that follows is the fill"
+req /api/v1/public/first11/u10 >"$WORK/f11.10b"
+assert_eq "HIT $(call_of "$WORK/f11.10")" "$(xcache "$WORK/f11.10b") $(call_of "$WORK/f11.10b")" \
+    "[11 first miss] ... and its entry is what is served next"
+# A stale entry found by the lease pipeline is refreshed by this request,
+# and served when the backend fails.
+for i in 1 2 3; do req "/api/v1/stale/first11-$i" >/dev/null; done
+req /api/v1/stale/first11-s >"$WORK/f11.s0"
+for i in 4 5 6; do req "/api/v1/stale/first11-$i" >/dev/null; done
+sleep 1.2
+req '/api/v1/stale/first11-s?status=500' >"$WORK/f11.s1"
+assert_eq "200 STALE $(call_of "$WORK/f11.s0")" \
+    "$(status "$WORK/f11.s1") $(xcache "$WORK/f11.s1") $(call_of "$WORK/f11.s1")" \
+    "[11 first miss] an expired entry within stale_ttl, backend failing: the stale entry"
+req /api/v1/stale/first11-s >"$WORK/f11.s2"
+assert_eq MISS "$(xcache "$WORK/f11.s2")" "[11 first miss] ... and the next request goes to the backend again (MISS)"
+[ "$(call_of "$WORK/f11.s2")" -gt "$(call_of "$WORK/f11.s0")" ] ||
+    fail "[11 first miss] the refresh did not get a new backend answer"
+ok "[11 first miss] ... with a new backend answer"
+
+# --- 12. coalescing when the lookups are lease attempts --------------------------
+# 8 workers, each shown a streak of new URLs, then 20 concurrent requests
+# for one new key: one backend call, whichever way each worker looked up.
+stop_bocache
+config workers=8
+start_bocache
+GATED=1
+for i in $(seq 1 40); do spawn "$WORK/w12.$i" "$BOCACHE_SOCK" "/api/v1/race/warm12-$i"; done
+release
+reap
+U12='/api/v1/race/first12?sleep_ms=300'
+before=$(backend_count)
+files=()
+for i in $(seq 1 20); do
+    spawn "$WORK/c12.$i" "$BOCACHE_SOCK" "$U12"
+    files+=("$WORK/c12.$i")
+done
+release
+reap
+GATED=0
+assert_eq $((before + 1)) "$(backend_count)" \
+    "[12 coalesce, lease lookups] 20 concurrent cold requests made exactly one backend call"
+same_bodies "${files[@]}" ||
+    fail "[12 coalesce, lease lookups] the 20 answers do not all carry the same body"
+ok "[12 coalesce, lease lookups] all 20 answers carry the same body"
