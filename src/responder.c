@@ -788,8 +788,11 @@ static lookup_result lookup_leasing(worker *w)
 {
     bc_lease_result lr;
     int rc = take_lease(w, &lr);
-    if (rc < 0)
+    if (rc < 0) {
+        /* While Redis is in trouble, no more lease attempts in passing. */
+        bc_misspred_learn(w->pred, endpoint_number(w), 0);
         return LOOK_DOWN;
+    }
     lookup_result res = lr.data ? classify(w, lr.data, lr.len) : LOOK_MISS;
     bc_misspred_learn(w->pred, endpoint_number(w), res != LOOK_HIT);
     if (res == LOOK_HIT) {

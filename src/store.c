@@ -23,7 +23,8 @@ struct bc_store {
     bc_store_shared *shared;
     redisContext *ctx;
     redisReply *last; /* reply whose bytes bc_store_get handed out */
-    int pending;      /* replies of a sent store not read yet */
+    int pending;      /* replies sent without waiting, not read yet */
+    int store_sent;   /* the last of them is a store's outcome */
     int64_t retry_at_ms;
     int backoff_ms;
     int was_down; /* logged a fault since the last good connection */
@@ -51,13 +52,14 @@ static void free_last(bc_store *st)
 
 static void fault(bc_store *st, const char *what, const char *detail);
 
-/* Reads the replies of a store sent by bc_store_put_leased and counts
- * its outcome. They have usually arrived long before: the worker served
- * another request in between. */
+/* Reads the replies of commands sent without waiting (a lease's
+ * extension, a store) and counts a store's outcome. They have usually
+ * arrived long before: the worker did other work in between. */
 static void settle(bc_store *st)
 {
-    int n = st->pending;
+    int n = st->pending, store = st->store_sent;
     st->pending = 0;
+    st->store_sent = 0;
     redisReply *r = NULL;
     for (int i = 0; i < n && st->ctx; i++) {
         if (r)
@@ -70,6 +72,10 @@ static void settle(bc_store *st)
     }
     if (!r)
         return;
+    if (!store) {
+        freeReplyObject(r);
+        return;
+    }
     int stored = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     if (r->type == REDIS_REPLY_ERROR)
         bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
@@ -119,6 +125,7 @@ static void disconnect(bc_store *st)
 {
     free_last(st);
     st->pending = 0; /* lost with the connection */
+    st->store_sent = 0;
     if (st->ctx) {
         redisFree(st->ctx);
         st->ctx = NULL;
@@ -561,6 +568,33 @@ static const char release_lua[] =
     "redis.call('SREM', KEYS[2], KEYS[1])\n"
     "return 1\n";
 
+/* How long a lease is first taken for: twice the time a round trip may
+ * take, and at least 200 ms, so that the extension sent right after the
+ * reply arrives in time even on a busy Redis. */
+static long lease_probe_ms(const bc_store *st)
+{
+    long t = st->timeout_ms ? st->timeout_ms : st->cfg->redis.timeout_ms;
+    return 2 * t > 200 ? 2 * t : 200;
+}
+
+/* Extends a lease just taken to TTL_MS. Sent without waiting: the reply
+ * is read with the next command. A lease whose extension is lost (the
+ * connection broke) expires early; another request may then fill the key
+ * too, and this fill's store is skipped as having lost its lease. */
+static int extend_lease(bc_store *st, const char *lease, long ttl_ms)
+{
+    int done = 0, rc = redisAppendCommand(st->ctx, "PEXPIRE %s %ld", lease,
+                                          ttl_ms);
+    while (rc == REDIS_OK && !done)
+        rc = redisBufferWrite(st->ctx, &done);
+    if (rc != REDIS_OK) {
+        fault(st, "lease", st->ctx->errstr);
+        return -1;
+    }
+    st->pending = 1;
+    return 0;
+}
+
 int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
                         long ttl_ms, const char *leases, const char *key,
                         bc_lease_result *out)
@@ -570,9 +604,14 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
     if (ensure_connected(st) < 0)
         return -1;
     /* GET returns what held the lease, so a pass marker is seen at once,
-     * without a wait-and-poll round. */
+     * without a wait-and-poll round. The lease is taken for a short time
+     * and extended once its reply is in: if this round trip times out,
+     * Redis may still run the SET later (a stalled server runs what was
+     * queued when it wakes), and that lease, which nobody will fill or
+     * release, then blocks the key for LEASE_PROBE_MS, not for TTL_MS. */
+    long probe_ms = lease_probe_ms(st);
     redisAppendCommand(st->ctx, "SET %s %s NX PX %ld GET", lease, token,
-                       ttl_ms);
+                       probe_ms < ttl_ms ? probe_ms : ttl_ms);
     redisAppendCommand(st->ctx, "SADD %s %s", leases, lease);
     /* The set of leases only lists fills in flight; it outlives them. */
     redisAppendCommand(st->ctx, "PEXPIRE %s %ld", leases, ttl_ms * 2);
@@ -603,6 +642,8 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
                        st->cfg->redis.address, r[0]->str);
         rc = -1;
     }
+    if (rc == 1 && extend_lease(st, lease, ttl_ms) < 0)
+        rc = -1;
     if (rc >= 0 && r[4]->type == REDIS_REPLY_STRING) {
         st->last = r[4]; /* kept: OUT points into it */
         out->data = r[4]->str;
@@ -668,6 +709,7 @@ int bc_store_put_leased(bc_store *st, const char *key, const char *data,
         return -1;
     }
     st->pending = 2; /* SET and EVAL: read by the next command */
+    st->store_sent = 1;
     return 1;
 }
 

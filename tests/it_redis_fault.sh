@@ -102,3 +102,43 @@ wait_until 5 eval "! alive $sleeper" || true
 stop_pid "$sleeper"
 wait_until 5 redis_ping "$REDIS_PORT" || fail "redis-server did not wake up"
 wait_caching 15 "Redis slow, then fast"
+
+# --- a lease granted after its request gave up -------------------------------------
+# A lease attempt that times out may still be run by Redis when it wakes:
+# a stalled server runs what was queued. That lease, which nobody fills or
+# releases, must not block the key for long: a lease is first taken for
+# twice redis.timeout_ms (at least 200 ms) and extended only by the request
+# that saw it granted. One worker, after 3 misses in a row on the endpoint,
+# so that its next lookup is the lease attempt itself.
+stop_bocache
+write_config 'log_level="warn"' redis.timeout_ms=100 workers=1 \
+    cache.lock_timeout_ms=5000
+start_bocache
+for i in 1 2 3; do req "/api/v1/public/orphan/streak$i" >/dev/null; done
+calls() { # calls CMD: how often Redis ran CMD so far
+    rcli INFO commandstats | tr -d '\r' | sed -n "s/^cmdstat_$1:calls=\\([0-9]*\\),.*/\\1/p"
+}
+sets0=$(calls set)
+rcli DEBUG SLEEP 1 >/dev/null 2>&1 &
+sleeper=$!
+track "$sleeper"
+wait_until 3 eval "! timeout 0.2 \"$REDIS_CLI\" -h 127.0.0.1 -p $REDIS_PORT ping >/dev/null 2>&1" ||
+    fail "DEBUG SLEEP did not block redis-server"
+OK_KEY='bocache:#lease:bocache:none:-:/api/v1/public/orphan/k'
+req -t 10000 /api/v1/public/orphan/k >"$WORK/orphan1"
+assert_eq BYPASS "$(xcache "$WORK/orphan1")" "orphan lease: the request whose lease attempt timed out is a BYPASS"
+wait_until 5 eval "! alive $sleeper" || true
+stop_pid "$sleeper"
+wait_until 5 redis_ping "$REDIS_PORT" || fail "redis-server did not wake up"
+# Precondition: Redis did run the queued lease attempt (its SET).
+[ "$(calls set)" -gt "$sets0" ] ||
+    fail "orphan lease: Redis never ran the timed-out lease attempt (no SET), nothing to test"
+pttl=$(rcli PTTL "$OK_KEY")
+assert_le 200 "$pttl" "orphan lease: the lease Redis granted after the request gave up lives at most 200 ms (PTTL ms)"
+t0=$(now_ms)
+req -t 10000 /api/v1/public/orphan/k >"$WORK/orphan2"
+t=$(($(now_ms) - t0))
+assert_eq MISS "$(xcache "$WORK/orphan2")" "orphan lease: the key's next request is a fill (MISS)"
+assert_le 1000 "$t" "orphan lease: ... without waiting out lock_timeout_ms (5000) for the orphan (ms)"
+req /api/v1/public/orphan/k >"$WORK/orphan3"
+assert_eq HIT "$(xcache "$WORK/orphan3")" "orphan lease: ... and its fill is stored (HIT)"

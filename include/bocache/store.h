@@ -96,7 +96,11 @@ typedef struct bc_lease_result {
 /* Takes the fill lease LEASE for TTL_MS with value TOKEN (SET NX PX GET,
  * Redis >= 7.0), lists it in the lease set LEASES and reads KEY, in one
  * round trip: a fill that landed since the caller's lookup is seen without
- * another. Returns 1 when taken, 0 when not, -1 on a fault; fills *OUT. */
+ * another. The lease is first set for a short time (twice
+ * redis.timeout_ms, at least 200 ms) and extended to TTL_MS by a PEXPIRE
+ * sent once the reply is in, so a lease that Redis grants after the caller
+ * gave up waiting soon frees the key. Returns 1 when taken, 0 when not, -1
+ * on a fault; fills *OUT. */
 int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
                         long ttl_ms, const char *leases, const char *key,
                         bc_lease_result *out);
