@@ -99,6 +99,19 @@ static void drop_reply(bc_store *st)
         settle(st);
 }
 
+/* For the commands on a request's path (lookup, lease): called after they
+ * are appended and before their replies are read, so that they go out
+ * before a deferred store's replies are waited for, and the two round
+ * trips overlap. A worker that takes its next request at once would
+ * otherwise wait for its last store first: 0.5 ms per 16 KiB fill under
+ * load (bench). Returns -1 when the connection failed meanwhile. */
+static int settle_first(bc_store *st)
+{
+    if (st->pending)
+        settle(st);
+    return st->ctx ? 0 : -1;
+}
+
 /* hiredis frees an empty read buffer larger than its maxbuf only when the
  * next data arrives; this does the same at once, but only for buffers over
  * 1 MiB: regrowing the buffer for every large reply (16 KiB reads, each
@@ -271,10 +284,15 @@ static int check_reply(bc_store *st, redisReply *r, const char *what)
 int bc_store_get(bc_store *st, const char *key, const char **data,
                  size_t *len)
 {
-    drop_reply(st);
+    free_last(st);
     if (ensure_connected(st) < 0)
         return -1;
-    redisReply *r = redisCommand(st->ctx, "GET %s", key);
+    redisAppendCommand(st->ctx, "GET %s", key);
+    if (settle_first(st) < 0)
+        return -1;
+    redisReply *r = NULL;
+    if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK)
+        r = NULL;
     if (check_reply(st, r, "GET") < 0)
         return -1;
     if (r->type != REDIS_REPLY_STRING) {
@@ -600,7 +618,7 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
                         bc_lease_result *out)
 {
     memset(out, 0, sizeof *out);
-    drop_reply(st);
+    free_last(st);
     if (ensure_connected(st) < 0)
         return -1;
     /* GET returns what held the lease, so a pass marker is seen at once,
@@ -608,7 +626,7 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
      * and extended once its reply is in: if this round trip times out,
      * Redis may still run the SET later (a stalled server runs what was
      * queued when it wakes), and that lease, which nobody will fill or
-     * release, then blocks the key for LEASE_PROBE_MS, not for TTL_MS. */
+     * release, then blocks the key for lease_probe_ms, not for TTL_MS. */
     long probe_ms = lease_probe_ms(st);
     redisAppendCommand(st->ctx, "SET %s %s NX PX %ld GET", lease, token,
                        probe_ms < ttl_ms ? probe_ms : ttl_ms);
@@ -617,6 +635,8 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
     redisAppendCommand(st->ctx, "PEXPIRE %s %ld", leases, ttl_ms * 2);
     redisAppendCommand(st->ctx, "PTTL %s", lease);
     redisAppendCommand(st->ctx, "GET %s", key);
+    if (settle_first(st) < 0)
+        return -1;
     redisReply *r[5] = {NULL, NULL, NULL, NULL, NULL};
     int rc = 0;
     for (int i = 0; i < 5; i++)
@@ -731,13 +751,15 @@ int bc_store_get_check(bc_store *st, const char *key, const char *lease,
                        const char **data, size_t *len, int *lease_state,
                        long *left_ms)
 {
-    drop_reply(st);
+    free_last(st);
     if (ensure_connected(st) < 0)
         return -1;
     redisAppendCommand(st->ctx, "GET %s", key);
     redisAppendCommand(st->ctx, "GET %s", lease);
     if (left_ms)
         redisAppendCommand(st->ctx, "PTTL %s", lease);
+    if (settle_first(st) < 0)
+        return -1;
     redisReply *get = NULL, *ex = NULL, *ttl = NULL;
     if (redisGetReply(st->ctx, (void **)&get) != REDIS_OK ||
         redisGetReply(st->ctx, (void **)&ex) != REDIS_OK ||
