@@ -100,7 +100,8 @@ size_t bc_entry_encode(const bc_entry *e, char *out, size_t cap)
     p += FIXED_LEN;
     p = put_bytes(p, e->head, e->head_len);
     p = put_bytes(p, e->tags, e->tags_len);
-    put_bytes(p, e->body, e->body_len);
+    if (e->body != (const char *)p) /* a body already in place stays */
+        put_bytes(p, e->body, e->body_len);
     return need;
 }
 

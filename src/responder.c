@@ -146,10 +146,11 @@ struct worker {
     char *headbuf; /* backend head as received, BC_RESPONSE_MAX_HEAD */
     char *out;     /* head as sent / stored */
     size_t out_len, out_cap;
-    char *body; /* body kept for the store */
-    size_t body_len, body_cap;
-    char *entry; /* encoded entry */
+    /* The entry being filled: the body is collected straight into it, at
+     * body_off, and the rest encoded in front of it at the end. */
+    char *entry;
     size_t entry_cap;
+    size_t body_off, body_len;
     bc_fcgi_param *params;
     size_t params_cap;
 };
@@ -1096,30 +1097,42 @@ static int send_head(worker *w)
 }
 
 /* Keeps body bytes for the store, giving up past max_object_size. */
+/* Where the body starts in the encoded entry: after the head and tags,
+ * which are final once the head has been sent. */
+static size_t body_offset(const worker *w)
+{
+    bc_entry e = {.head_len = w->f.stored_head_len,
+                  .tags_len = w->f.tags_len};
+    return bc_entry_encoded_size(&e);
+}
+
 static void keep_body(worker *w, const char *data, size_t len)
 {
     fill *f = &w->f;
     long max = w->ref->cfg->cache.max_object_size;
     if (!f->storable || len == 0)
-        return; /* w->body may be NULL after trim_buffers */
+        return; /* w->entry may be NULL after trim_buffers */
     if ((long)(w->body_len + len) > max) {
         f->storable = 0;
         f->detail = "too-large";
         return;
     }
-    if (w->body_len + len > w->body_cap) {
-        size_t cap = w->body_cap ? w->body_cap : 16384;
-        while (cap < w->body_len + len)
+    if (w->body_len == 0)
+        w->body_off = body_offset(w);
+    size_t need = w->body_off + w->body_len + len;
+    if (need > w->entry_cap) {
+        size_t cap = w->entry_cap ? w->entry_cap : 16384;
+        while (cap < need)
             cap *= 2;
-        char *p = realloc(w->body, cap);
+        char *p = realloc(w->entry, cap);
         if (!p) {
             f->storable = 0;
             return;
         }
-        w->body = p;
-        w->body_cap = cap;
+        w->entry = p;
+        w->entry_cap = cap;
     }
-    memcpy(w->body + w->body_len, data, len);
+    memcpy(w->entry + w->body_off + w->body_len, data, len);
     w->body_len += len;
 }
 
@@ -1224,10 +1237,13 @@ static size_t encode_entry(worker *w)
         .head_len = f->stored_head_len,
         .tags = f->tags,
         .tags_len = f->tags_len,
-        .body = w->body,
         .body_len = w->body_len,
     };
     size_t need = bc_entry_encoded_size(&e);
+    /* The body was collected in place (keep_body): what goes in front of
+     * it must still be the size it was then. */
+    if (w->body_len > 0 && need - w->body_len != w->body_off)
+        return 0;
     if (need > w->entry_cap) {
         char *p = realloc(w->entry, need);
         if (!p)
@@ -1235,6 +1251,8 @@ static size_t encode_entry(worker *w)
         w->entry = p;
         w->entry_cap = need;
     }
+    if (w->body_len > 0)
+        e.body = w->entry + w->body_off; /* left in place, not copied */
     return bc_entry_encode(&e, w->entry, w->entry_cap);
 }
 
@@ -1567,7 +1585,6 @@ static void trim(char **buf, size_t *cap)
 
 static void trim_buffers(worker *w)
 {
-    trim(&w->body, &w->body_cap);
     trim(&w->entry, &w->entry_cap);
     trim(&w->stale, &w->stale_cap);
     trim(&w->out, &w->out_cap);
@@ -1841,7 +1858,6 @@ void bc_responder_free(bc_responder *r)
         bc_passhint_free(w->hints);
         bc_misspred_free(w->pred);
         free(w->out);
-        free(w->body);
         free(w->entry);
         free(w->stale);
         free(w->params);

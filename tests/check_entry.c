@@ -67,6 +67,30 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+START_TEST(test_body_in_place)
+{
+    /* A body collected at its place in the output buffer is left there:
+     * the result is the same bytes as encoding from a separate body. */
+    size_t len;
+    char *want = encode_sample(&len);
+    bc_entry e = sample();
+    bc_entry bare = e;
+    bare.body = NULL;
+    bare.body_len = 0;
+    size_t off = bc_entry_encoded_size(&bare);
+    ck_assert_uint_eq(off + e.body_len, len);
+    char *buf = malloc(len);
+    ck_assert_ptr_nonnull(buf);
+    memset(buf, 0x5a, len);
+    memcpy(buf + off, body, sizeof(body));
+    e.body = buf + off;
+    ck_assert_uint_eq(bc_entry_encode(&e, buf, len), len);
+    ck_assert_mem_eq(buf, want, len);
+    free(buf);
+    free(want);
+}
+END_TEST
+
 START_TEST(test_layout)
 {
     size_t len;
@@ -275,6 +299,7 @@ Suite *entry_suite(void)
     TCase *tc = tcase_create("format");
 
     tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_body_in_place);
     tcase_add_test(tc, test_layout);
     tcase_add_test(tc, test_empty_fields);
     tcase_add_test(tc, test_every_truncation_fails);

@@ -27,8 +27,11 @@ typedef struct bc_entry {
 /* Bytes bc_entry_encode needs for E. */
 size_t bc_entry_encoded_size(const bc_entry *e);
 
-/* Encodes E into OUT[0..CAP). Returns the bytes written, or 0 when CAP is
- * too small or a field is out of range. */
+/* Encodes E into OUT[0..CAP). E's body may already sit where it belongs in
+ * OUT (at bc_entry_encoded_size of E without its body): it is then left
+ * there, not copied, so a large body can be collected straight into the
+ * entry. Returns the bytes written, or 0 when CAP is too small or a field
+ * is out of range. */
 size_t bc_entry_encode(const bc_entry *e, char *out, size_t cap);
 
 /* Decodes BUF[0..LEN) into E, whose pointers then borrow from BUF. Returns 0,
