@@ -52,6 +52,17 @@ static void free_last(bc_store *st)
 
 static void fault(bc_store *st, const char *what, const char *detail);
 
+/* The operator's words for a transport error: hiredis reports a timeout
+ * of its socket as "Resource temporarily unavailable". SENDING tells
+ * whether a write or a read timed out. */
+static const char *io_error(const bc_store *st, int sending)
+{
+    if (st->ctx->err == REDIS_ERR_IO && errno == EAGAIN)
+        return sending ? "could not send within redis.timeout_ms"
+                       : "no answer within redis.timeout_ms";
+    return st->ctx->errstr;
+}
+
 /* Reads the replies of commands sent without waiting (a lease's
  * extension, a store) and counts a store's outcome. They have usually
  * arrived long before: the worker did other work in between. */
@@ -66,7 +77,7 @@ static void settle(bc_store *st)
             freeReplyObject(r);
         r = NULL;
         if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK) {
-            fault(st, "store", st->ctx->errstr);
+            fault(st, "store", io_error(st, 0));
             return;
         }
     }
@@ -263,10 +274,7 @@ int bc_store_down(const bc_store *st)
 static int check_reply(bc_store *st, redisReply *r, const char *what)
 {
     if (!r) {
-        fault(st, what,
-              st->ctx->err == REDIS_ERR_IO && errno == EAGAIN
-                  ? "no answer within redis.timeout_ms"
-                  : st->ctx->errstr);
+        fault(st, what, io_error(st, 0));
         return -1;
     }
     if (r->type == REDIS_REPLY_ERROR) {
@@ -606,7 +614,7 @@ static int extend_lease(bc_store *st, const char *lease, long ttl_ms)
     while (rc == REDIS_OK && !done)
         rc = redisBufferWrite(st->ctx, &done);
     if (rc != REDIS_OK) {
-        fault(st, "lease", st->ctx->errstr);
+        fault(st, "lease", io_error(st, 1));
         return -1;
     }
     st->pending = 1;
@@ -641,7 +649,7 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
     int rc = 0;
     for (int i = 0; i < 5; i++)
         if (redisGetReply(st->ctx, (void **)&r[i]) != REDIS_OK) {
-            fault(st, "lease", st->ctx->errstr);
+            fault(st, "lease", io_error(st, 0));
             rc = -1;
             break;
         }
@@ -725,7 +733,7 @@ int bc_store_put_leased(bc_store *st, const char *key, const char *data,
     while (rc == REDIS_OK && !done)
         rc = redisBufferWrite(st->ctx, &done);
     if (rc != REDIS_OK) {
-        fault(st, "store", st->ctx->errstr);
+        fault(st, "store", io_error(st, 1));
         return -1;
     }
     st->pending = 2; /* SET and EVAL: read by the next command */
@@ -768,7 +776,7 @@ int bc_store_get_check(bc_store *st, const char *key, const char *lease,
             freeReplyObject(get);
         if (ex)
             freeReplyObject(ex);
-        fault(st, "GET", st->ctx->errstr);
+        fault(st, "GET", io_error(st, 0));
         return -1;
     }
     if (ttl) {
