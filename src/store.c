@@ -77,7 +77,7 @@ static void settle(bc_store *st)
             freeReplyObject(r);
         r = NULL;
         if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK) {
-            fault(st, "store", io_error(st, 0));
+            fault(st, store ? "store" : "lease", io_error(st, 0));
             return;
         }
     }
