@@ -380,6 +380,7 @@ assert_le 1000 "$REPLY_VAL" "[4b pass] ... and leaves a marker of at most 1 s (P
 # Redis while the marker lasts and nothing was invalidated: no lease attempt
 # (SET) and no lookup (GET) per request.
 U4N='/api/v1/public/nostore4b?cc=no-store'
+stamp t_fill4n
 req "$U4N" >"$WORK/k4n.0"
 assert_match 'detail=no-store' "$(cache_status "$WORK/k4n.0")" "[4b pass] the no-store fill says so"
 calls() { # calls CMD: how often Redis ran CMD so far
@@ -389,23 +390,30 @@ sets_before=$(calls set)
 gets_before=$(calls get)
 before=$(backend_count)
 npass=0
-# 40 requests stay well inside the marker's 10 s even on a slow (ASan) run;
+nsent=0
+# 40 requests fit well inside the marker's 10 s even on a slow (ASan) run;
 # 24 workers see them in turn, so without hints there would be 40 lease
-# attempts and 40 lookups.
+# attempts and 40 lookups. On an overloaded machine the requests stop 9 s
+# after the fill, while the marker surely lasts.
 for i in $(seq 1 40); do
+    stamp t
+    [ $((t - t_fill4n)) -lt 9000 ] || break
     req "$U4N" >"$WORK/k4n.x"
+    nsent=$((nsent + 1))
     case $(cache_status "$WORK/k4n.x") in *fwd=miss*detail=pass*) npass=$((npass + 1)) ;; esac
 done
 sets_after=$(calls set)
 gets_after=$(calls get)
-assert_eq 40 "$npass" "[4b pass] 40 requests for the no-store URL all go to the backend as MISS, detail=pass"
-assert_eq $((before + 40)) "$(backend_count)" "[4b pass] ... each one backend call"
+[ "$nsent" = 40 ] ||
+    echo "# [4b pass] a slow machine: $nsent of 40 requests fit in the marker's first 9 s" >&8
+assert_eq "$nsent" "$npass" "[4b pass] $nsent requests for the no-store URL all go to the backend as MISS, detail=pass"
+assert_eq $((before + nsent)) "$(backend_count)" "[4b pass] ... each one backend call"
 assert_le 30 $((sets_after - sets_before)) \
-    "[4b pass] ... with at most one lease attempt per worker (24), not one per request (SET calls for 40 requests)"
+    "[4b pass] ... with at most one lease attempt per worker (24), not one per request (SET calls for $nsent requests)"
 # A worker's first request reads the entry twice (the lookup, and again
 # with its lease attempt): without hints that would be 80 GETs.
 assert_le 50 $((gets_after - gets_before)) \
-    "[4b pass] ... and at most one lookup per worker, not one per request (GET calls for 40 requests)"
+    "[4b pass] ... and at most one lookup per worker, not one per request (GET calls for $nsent requests)"
 # Hints are trusted only while invalidations are heard: once the
 # subscription is cut (and again once it is back) every worker reads the
 # marker from Redis before it trusts it again.
