@@ -208,14 +208,14 @@ for i in 1 2; do
     track "$!"
 done
 sleep 0.3 # both connections are accepted and read from
-t0=$(now_ms)
+# A request held up behind them would never be answered: each gets 3 s
+# (req fails the test on an incomplete answer), far more than it needs
+# even under sanitizers.
 for i in $(seq 1 10); do
     req -t 3000 /api/v1/public/beside-silent >"$WORK/s.$i"
 done
-t1=$(now_ms)
 assert_eq "200 HIT" "$(status "$WORK/s.10") $(xcache "$WORK/s.10")" \
-    "2 silent connections open (4 workers): requests are still answered"
-assert_le 3000 $((t1 - t0)) "... 10 of them promptly (ms)"
+    "2 silent connections open (4 workers): 10 requests are each answered within 3 s"
 for pid in "${silent[@]}"; do stop_pid "$pid"; done
 # Their workers see the connections close and go back to waiting for new
 # ones (the listening socket is non-blocking: none is pending for them).
