@@ -164,6 +164,28 @@ same_bodies() {
     done
 }
 
+# coalesce LABEL NAME URI: 20 concurrent cold requests for URI, started
+# together, must make one backend call and all get its body; their answers
+# are left in FILES.
+coalesce() {
+    local label=$1 name=$2 uri=$3 before i
+    before=$(backend_count)
+    files=()
+    GATED=1
+    for i in $(seq 1 20); do
+        spawn "$WORK/$name.$i" "$BOCACHE_SOCK" "$uri"
+        files+=("$WORK/$name.$i")
+    done
+    release
+    reap
+    GATED=0
+    assert_eq $((before + 1)) "$(backend_count)" \
+        "$label 20 concurrent cold requests made exactly one backend call"
+    same_bodies "${files[@]}" ||
+        fail "$label the 20 answers do not all carry the same body"
+    ok "$label all 20 answers carry the same body"
+}
+
 # The endpoints this script adds in front of the standard ones. sleep_ms
 # (and for the stale endpoint status and garbage) are left out of the key,
 # so that a slow or failing request names the same entry as a fast one.
@@ -192,22 +214,7 @@ config cache.lock_timeout_ms=5000
 start_bocache
 
 # --- 1. coalescing in one process ---------------------------------------------
-U1='/api/v1/public/coalesce?sleep_ms=300'
-before=$(backend_count)
-files=()
-GATED=1
-for i in $(seq 1 20); do
-    spawn "$WORK/c1.$i" "$BOCACHE_SOCK" "$U1"
-    files+=("$WORK/c1.$i")
-done
-release
-reap
-GATED=0
-assert_eq $((before + 1)) "$(backend_count)" \
-    "[1 coalesce] 20 concurrent cold requests made exactly one backend call"
-same_bodies "${files[@]}" ||
-    fail "[1 coalesce] the 20 answers do not all carry the same body"
-ok "[1 coalesce] all 20 answers carry the same body"
+coalesce "[1 coalesce]" c1 '/api/v1/public/coalesce?sleep_ms=300'
 assert_eq "1 19" "$(count_x MISS "${files[@]}") $(count_x HIT "${files[@]}")" \
     "[1 coalesce] 1 MISS + 19 HIT"
 
@@ -777,18 +784,5 @@ GATED=1
 for i in $(seq 1 40); do spawn "$WORK/w12.$i" "$BOCACHE_SOCK" "/api/v1/race/warm12-$i"; done
 release
 reap
-U12='/api/v1/race/first12?sleep_ms=300'
-before=$(backend_count)
-files=()
-for i in $(seq 1 20); do
-    spawn "$WORK/c12.$i" "$BOCACHE_SOCK" "$U12"
-    files+=("$WORK/c12.$i")
-done
-release
-reap
 GATED=0
-assert_eq $((before + 1)) "$(backend_count)" \
-    "[12 coalesce, lease lookups] 20 concurrent cold requests made exactly one backend call"
-same_bodies "${files[@]}" ||
-    fail "[12 coalesce, lease lookups] the 20 answers do not all carry the same body"
-ok "[12 coalesce, lease lookups] all 20 answers carry the same body"
+coalesce "[12 coalesce, lease lookups]" c12 '/api/v1/race/first12?sleep_ms=300'
