@@ -178,13 +178,15 @@ typedef struct header_list {
     size_t n;
 } header_list;
 
-static const char *find_header(void *ctx, const char *name)
+static const char *find_header(void *ctx, const char *name, int *count)
 {
     const header_list *l = ctx;
+    const char *first = NULL;
+    *count = 0;
     for (size_t i = 0; i < l->n; i++)
-        if (strcasecmp(l->h[i].name, name) == 0)
-            return l->h[i].value;
-    return NULL;
+        if (strcasecmp(l->h[i].name, name) == 0 && (*count)++ == 0)
+            first = l->h[i].value;
+    return first;
 }
 
 int bc_client_key(bc_client *c, const char *method, const char *uri,

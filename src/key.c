@@ -1,6 +1,7 @@
 /* key.c: endpoint matching and the cache key builder (SPEC section 4). */
 #include <assert.h>
 #include <string.h>
+#include <strings.h>
 
 #include <nettle/sha2.h>
 
@@ -129,12 +130,124 @@ const bc_endpoint *bc_key_endpoint(const bc_config *cfg, const char *path)
     return NULL;
 }
 
-/* The value of header NAME, or NULL when it, or the lookup, is missing. */
-static const char *header(const bc_request *req, const char *name)
+/* The value of header NAME, or NULL when it, or the lookup, is missing.
+ * A header that came more than once sets *REPEATED. */
+static const char *header(const bc_request *req, const char *name,
+                          int *repeated)
 {
+    int count = 0;
     if (req->header == NULL || name == NULL || name[0] == '\0')
         return NULL;
-    return req->header(req->ctx, name);
+    const char *v = req->header(req->ctx, name, &count);
+    if (count > 1)
+        *repeated = 1;
+    return v;
+}
+
+static int hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The byte a valid escape at P[0..3) stands for, or -1. */
+static int escape_at(const char *p, const char *end)
+{
+    if (end - p < 3 || p[0] != '%')
+        return -1;
+    int hi = hex_value((unsigned char)p[1]), lo = hex_value((unsigned char)p[2]);
+    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+/* Nonzero when the segment S[0..LEN) decodes to "." or "..". */
+static int dot_segment(const char *s, size_t len)
+{
+    size_t dots = 0;
+    for (const char *p = s, *end = s + len; p < end; dots++) {
+        if (*p == '.')
+            p++;
+        else if (escape_at(p, end) == '.')
+            p += 3;
+        else
+            return 0;
+    }
+    return dots == 1 || dots == 2;
+}
+
+int bc_key_path_normal(const char *path, size_t len)
+{
+    const char *end = path + len;
+    if (len == 0 || path[0] != '/')
+        return 0;
+    for (const char *seg = path + 1;; ) {
+        const char *p = seg;
+        while (p < end && *p != '/') {
+            if (*p == ';' || *p == '\\' || *p == '\0')
+                return 0;
+            if (*p == '%') {
+                int c = escape_at(p, end);
+                if (c < 0 || c == '/' || c == '\\' || c == '\0')
+                    return 0;
+                p += 3;
+            } else
+                p++;
+        }
+        if (dot_segment(seg, (size_t)(p - seg)))
+            return 0;
+        /* Only the last segment may be empty: "/a/" is a path, "/a//b"
+         * and "//" are not. */
+        if (p == seg && p < end)
+            return 0;
+        if (p == end)
+            return 1;
+        seg = p + 1;
+    }
+}
+
+int bc_key_path_is_document(const char *path, size_t len, const char *doc)
+{
+    const char *end = path + len;
+    for (const char *p = path; p < end; doc++) {
+        int c = (unsigned char)*p;
+        if (c == '%') {
+            c = escape_at(p, end);
+            if (c < 0)
+                return 0;
+            p += 3;
+        } else
+            p++;
+        if (*doc == '\0' || (unsigned char)*doc != c)
+            return 0;
+    }
+    return *doc == '\0';
+}
+
+size_t bc_key_query_decode(const char *src, size_t len, char *out,
+                           size_t outlen)
+{
+    size_t n = 0;
+    const char *end = src + len;
+    for (const char *p = src; p < end; n++) {
+        if (n + 1 >= outlen)
+            return (size_t)-1;
+        int c = escape_at(p, end);
+        if (c >= 0) {
+            out[n] = (char)c;
+            p += 3;
+        } else {
+            out[n] = *p == '+' ? ' ' : *p;
+            p++;
+        }
+    }
+    if (outlen == 0)
+        return (size_t)-1;
+    out[n] = '\0';
+    return n;
 }
 
 static size_t name_len(const char *p, size_t len)
@@ -144,23 +257,25 @@ static size_t name_len(const char *p, size_t len)
 }
 
 /* Finds the first parameter of QUERY named NAME; sets *VAL and *VLEN to its
- * raw value (empty when it has no '='). Returns 0 when there is none. */
+ * raw value (empty when it has no '='). Returns how many parameters have
+ * that name: applications read the last copy or the first, so a key may
+ * only take one when it is the only one. */
 static int query_param(const char *query, const char *name, const char **val,
                        size_t *vlen)
 {
+    int count = 0;
     if (query == NULL || name == NULL || name[0] == '\0')
         return 0;
     size_t want = strlen(name);
     for (const char *p = query;;) {
         size_t len = strcspn(p, "&");
         size_t nlen = name_len(p, len);
-        if (nlen == want && memcmp(p, name, want) == 0) {
+        if (nlen == want && memcmp(p, name, want) == 0 && count++ == 0) {
             *val = nlen < len ? p + nlen + 1 : p + len;
             *vlen = nlen < len ? len - nlen - 1 : 0;
-            return 1;
         }
         if (p[len] == '\0')
-            return 0;
+            return count;
         p += len + 1;
     }
 }
@@ -243,14 +358,15 @@ static int put_query(writer *w, const bc_endpoint *ep, const char *query)
     return w->full ? -1 : 0;
 }
 
-static void put_vary(writer *w, const bc_endpoint *ep, const bc_request *req)
+static void put_vary(writer *w, const bc_endpoint *ep, const bc_request *req,
+                     int *repeated)
 {
     if (ep->nvary == 0)
         return;
     put(w, ":", 1);
     for (size_t i = 0; i < ep->nvary && !w->full; i++) {
         const char *name = ep->vary[i] ? ep->vary[i] : "";
-        const char *val = header(req, name);
+        const char *val = header(req, name, repeated);
         if (i > 0)
             put(w, ",", 1);
         put_enc(w, name, strlen(name), ENC_LOWER | ENC_COMMA);
@@ -293,29 +409,55 @@ static const char *keytype_name(bc_keytype t)
 
 /* Writes the IDENTITY segment; returns BC_KEY_NO_IDENTITY when the request
  * lacks what the endpoint keys on. */
+/* The partner id: the header's, else the query parameter's, decoded
+ * into BUF. Returns the id (NULL when there is none) or sets *REPEATED
+ * when the two sources, or two copies of either, could disagree. */
+static const char *partner_id(const bc_config *cfg, const bc_request *req,
+                              char *buf, size_t cap, size_t *idlen,
+                              int *repeated)
+{
+    const char *hv = header(req, cfg->identity.partner_id_header, repeated);
+    const char *raw = NULL;
+    size_t rawlen = 0;
+    int nparam = query_param(req->query, cfg->identity.partner_id_param,
+                             &raw, &rawlen);
+    size_t n = nparam ? bc_key_query_decode(raw, rawlen, buf, cap) : 0;
+    if (nparam > 1 || n == (size_t)-1) {
+        *repeated |= nparam > 1;
+        return NULL; /* too long to decode: too long for a key as well */
+    }
+    if (hv != NULL && hv[0] != '\0') {
+        if (nparam && (strlen(hv) != n || memcmp(hv, buf, n) != 0))
+            *repeated = 1;
+        *idlen = strlen(hv);
+        return hv;
+    }
+    *idlen = n;
+    return nparam ? buf : NULL;
+}
+
 static bc_key_status put_identity(writer *w, const bc_config *cfg,
-                                  const bc_endpoint *ep, const bc_request *req)
+                                  const bc_endpoint *ep, const bc_request *req,
+                                  int *repeated)
 {
     switch (ep->key_type) {
     case BC_KEYTYPE_API_KEY: {
-        const char *key = header(req, cfg->identity.api_key_header);
+        const char *key = header(req, cfg->identity.api_key_header, repeated);
         if (key == NULL || key[0] == '\0')
             return BC_KEY_NO_IDENTITY;
         put_api_key(w, key);
         return BC_KEY_OK;
     }
     case BC_KEYTYPE_PARTNER_ORIGIN: {
-        const char *id = header(req, cfg->identity.partner_id_header);
-        size_t idlen = id ? strlen(id) : 0;
-        if (idlen == 0 &&
-            !query_param(req->query, cfg->identity.partner_id_param, &id,
-                         &idlen))
-            return BC_KEY_NO_IDENTITY;
-        if (idlen == 0)
+        char buf[BC_KEY_MAX];
+        size_t idlen = 0;
+        const char *id =
+            partner_id(cfg, req, buf, sizeof buf, &idlen, repeated);
+        if (id == NULL || idlen == 0)
             return BC_KEY_NO_IDENTITY;
         /* No Origin is a server-to-server call: cached apart from every
          * browser origin rather than bypassed. */
-        const char *origin = header(req, "Origin");
+        const char *origin = header(req, "Origin", repeated);
         put(w, "p=", 2);
         put_enc(w, id, idlen, ENC_COMMA);
         put(w, ",o=", 3);
@@ -345,6 +487,17 @@ bc_key_status bc_key_build(const bc_config *cfg, const bc_request *req,
     assert(cfg != NULL && req != NULL);
     if (outlen > 0)
         out[0] = '\0';
+    if (ep != NULL)
+        *ep = NULL;
+    if (req->repeated_vars)
+        return BC_KEY_DUPLICATE;
+    /* An endpoint matched on a path the backend reads otherwise would
+     * file one resource's answer under another's key (SPEC 4.1). */
+    size_t plen = strlen(req->path);
+    if (!bc_key_path_normal(req->path, plen) ||
+        (req->document_uri != NULL &&
+         !bc_key_path_is_document(req->path, plen, req->document_uri)))
+        return BC_KEY_PATH;
     e = bc_key_endpoint(cfg, req->path);
     if (ep != NULL)
         *ep = e;
@@ -367,14 +520,19 @@ bc_key_status bc_key_build(const bc_config *cfg, const bc_request *req,
     put(&w, ":", 1);
     put_str(&w, keytype_name(e->key_type));
     put(&w, ":", 1);
-    st = put_identity(&w, cfg, e, req);
+    int repeated = 0;
+    st = put_identity(&w, cfg, e, req, &repeated);
+    if (st == BC_KEY_OK) {
+        put(&w, ":", 1);
+        put_enc(&w, req->path, plen, 0);
+        if (put_query(&w, e, req->query) < 0)
+            w.full = 1;
+        put_vary(&w, e, req, &repeated);
+    }
+    if (repeated)
+        st = BC_KEY_DUPLICATE;
     if (st != BC_KEY_OK)
         goto fail;
-    put(&w, ":", 1);
-    put_enc(&w, req->path, strlen(req->path), 0);
-    if (put_query(&w, e, req->query) < 0)
-        w.full = 1;
-    put_vary(&w, e, req);
     if (w.full) {
         st = BC_KEY_TOO_LONG;
         goto fail;
@@ -400,6 +558,10 @@ const char *bc_key_status_str(bc_key_status status)
         return "the identity the endpoint keys on is missing";
     case BC_KEY_TOO_LONG:
         return "the key would be too long";
+    case BC_KEY_DUPLICATE:
+        return "a header or parameter the key reads came more than once";
+    case BC_KEY_PATH:
+        return "the path is not in normal form, or the web server rewrote it";
     }
     return "unknown key status";
 }
@@ -417,6 +579,10 @@ const char *bc_key_status_token(bc_key_status status)
         return "no-identity";
     case BC_KEY_TOO_LONG:
         return "key-too-long";
+    case BC_KEY_DUPLICATE:
+        return "duplicate-header";
+    case BC_KEY_PATH:
+        return "path";
     }
     return "unknown";
 }
@@ -500,4 +666,49 @@ uint64_t bc_key_hash(const char *key, size_t len)
         h *= 0x100000001b3ULL; /* FNV prime */
     }
     return h;
+}
+
+static int name_eq(const char *a, const char *name, size_t len)
+{
+    return a != NULL && strlen(a) == len && strncasecmp(a, name, len) == 0;
+}
+
+int bc_key_reads_header(const bc_config *cfg, const bc_endpoint *ep,
+                        const char *name, size_t len)
+{
+    for (size_t i = 0; i < ep->nvary; i++)
+        if (name_eq(ep->vary[i], name, len))
+            return 1;
+    switch (ep->key_type) {
+    case BC_KEYTYPE_API_KEY:
+        return name_eq(cfg->identity.api_key_header, name, len);
+    case BC_KEYTYPE_PARTNER_ORIGIN:
+        return name_eq(cfg->identity.partner_id_header, name, len) ||
+               name_eq("Origin", name, len);
+    case BC_KEYTYPE_NONE:
+        return 0;
+    }
+    return 0;
+}
+
+int bc_key_internal_raw(const bc_config *cfg, const char *kind,
+                        const char *raw, size_t raw_len, char *out,
+                        size_t outlen)
+{
+    if (outlen == 0)
+        return -1;
+    writer w = {out, outlen, 0, 0};
+    put_str(&w, cfg->redis.prefix);
+    put_str(&w, ":#");
+    put_str(&w, kind);
+    if (raw) {
+        put_str(&w, ":");
+        put(&w, raw, raw_len);
+    }
+    if (w.full) {
+        out[0] = '\0';
+        return -1;
+    }
+    out[w.len] = '\0';
+    return 0;
 }

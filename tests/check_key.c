@@ -30,13 +30,15 @@ typedef struct {
     char out[BC_KEY_MAX];
 } fx;
 
-static const char *lookup(void *ctx, const char *name)
+static const char *lookup(void *ctx, const char *name, int *count)
 {
     fx *f = ctx;
+    const char *first = NULL;
+    *count = 0;
     for (size_t i = 0; i < f->nh; i++)
-        if (strcasecmp(f->h[i].name, name) == 0)
-            return f->h[i].value;
-    return NULL;
+        if (strcasecmp(f->h[i].name, name) == 0 && (*count)++ == 0)
+            first = f->h[i].value;
+    return first;
 }
 
 static void fx_init(fx *f)
@@ -247,16 +249,40 @@ START_TEST(partner_from_query)
     fx f;
     fx_init(&f);
     fx_add(&f, "/p/", BC_MATCH_EXACT, BC_KEYTYPE_PARTNER_ORIGIN);
-    ck_key(&f, "/p/", "a=1&partner_id=42&partner_id=7",
-           "bocache:partner_id_and_origin:p=42,o=:/p/"
-           "?a=1&partner_id=42&partner_id=7");
-    /* The raw value, not decoded; its '%' is encoded like any other. */
+    ck_key(&f, "/p/", "a=1&partner_id=42",
+           "bocache:partner_id_and_origin:p=42,o=:/p/?a=1&partner_id=42");
+    /* SPEC 4: decoded before it is encoded, so 4%32 is partner 42 and
+     * 4%2C2 is the id "4,2", whose comma the identity encodes. */
+    ck_key(&f, "/p/", "partner_id=4%32",
+           "bocache:partner_id_and_origin:p=42,o=:/p/?partner_id=4%2532");
     ck_key(&f, "/p/", "partner_id=4%2C2",
-           "bocache:partner_id_and_origin:p=4%252C2,o=:/p/?partner_id=4%252C2");
+           "bocache:partner_id_and_origin:p=4%2C2,o=:/p/?partner_id=4%252C2");
+    /* '+' is a space to the applications that read the parameter. */
+    ck_key(&f, "/p/", "partner_id=4+2",
+           "bocache:partner_id_and_origin:p=4%202,o=:/p/?partner_id=4+2");
     /* An empty header falls back to the parameter. */
     fx_header(&f, "X-Partner-Id", "");
     ck_key(&f, "/p/", "partner_id=42",
            "bocache:partner_id_and_origin:p=42,o=:/p/?partner_id=42");
+}
+END_TEST
+
+/* The backend may read the first copy or the last (Django and PHP read
+ * the last): a key may only take a partner id that has one value. */
+START_TEST(partner_repeated_param)
+{
+    fx f;
+    fx_init(&f);
+    fx_add(&f, "/p/", BC_MATCH_EXACT, BC_KEYTYPE_PARTNER_ORIGIN);
+    ck_assert_int_eq(fx_build(&f, "GET", "/p/", "partner_id=42&partner_id=7"),
+                     BC_KEY_DUPLICATE);
+    ck_assert_str_eq(f.out, "");
+    ck_assert_int_eq(fx_build(&f, "GET", "/p/", "partner_id=42&partner_id=42"),
+                     BC_KEY_DUPLICATE);
+    /* A longer name that starts alike is another parameter. */
+    ck_key(&f, "/p/", "partner_id=42&partner_idx=7",
+           "bocache:partner_id_and_origin:p=42,o=:/p/"
+           "?partner_id=42&partner_idx=7");
 }
 END_TEST
 
@@ -265,9 +291,60 @@ START_TEST(partner_header_preferred)
     fx f;
     fx_init(&f);
     fx_add(&f, "/p/", BC_MATCH_EXACT, BC_KEYTYPE_PARTNER_ORIGIN);
-    fx_header(&f, "x-partner-id", "9");
-    ck_key(&f, "/p/", "partner_id=42",
-           "bocache:partner_id_and_origin:p=9,o=:/p/?partner_id=42");
+    fx_header(&f, "x-partner-id", "42");
+    /* The same partner both ways is one identity ... */
+    ck_key(&f, "/p/", "partner_id=4%32",
+           "bocache:partner_id_and_origin:p=42,o=:/p/?partner_id=4%2532");
+    /* ... two different ones are a request the backend may read either
+     * way: not cached. */
+    ck_assert_int_eq(fx_build(&f, "GET", "/p/", "partner_id=43"),
+                     BC_KEY_DUPLICATE);
+}
+END_TEST
+
+START_TEST(header_repeated)
+{
+    static const struct {
+        bc_keytype type;
+        const char *name;
+    } t[] = {{BC_KEYTYPE_API_KEY, "X-Api-Key"},
+             {BC_KEYTYPE_PARTNER_ORIGIN, "X-Partner-Id"},
+             {BC_KEYTYPE_PARTNER_ORIGIN, "Origin"},
+             {BC_KEYTYPE_NONE, "Accept-Language"}};
+    static char *vary[] = {"Accept-Language"};
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        fx f;
+        fx_init(&f);
+        bc_endpoint *e = fx_add(&f, "/p/", BC_MATCH_EXACT, t[i].type);
+        e->vary = vary;
+        e->nvary = 1;
+        fx_header(&f, "X-Api-Key", "k");
+        fx_header(&f, "X-Partner-Id", "42");
+        fx_header(&f, "Origin", "https://a.example");
+        fx_header(&f, "Accept-Language", "en");
+        ck_assert_int_eq(fx_build(&f, "GET", "/p/", NULL), BC_KEY_OK);
+        /* The same value twice is still two copies. */
+        fx_header(&f, t[i].name, i == 0 ? "k" : "other");
+        ck_assert_int_eq(fx_build(&f, "GET", "/p/", NULL), BC_KEY_DUPLICATE);
+        ck_assert_ptr_eq(f.matched, &f.ep[0]);
+        ck_assert_str_eq(f.out, "");
+    }
+    /* A header the key does not read may repeat. */
+    fx f;
+    fx_init(&f);
+    fx_add(&f, "/p/", BC_MATCH_EXACT, BC_KEYTYPE_NONE);
+    fx_header(&f, "X-Partner-Id", "42");
+    fx_header(&f, "X-Partner-Id", "43");
+    ck_assert_int_eq(fx_build(&f, "GET", "/p/", NULL), BC_KEY_OK);
+    /* Repeated request-line variables, whatever the endpoint. */
+    f.req.repeated_vars = 1;
+    f.req.method = "GET";
+    f.req.path = "/p/";
+    f.req.header = NULL;
+    ck_assert_int_eq(bc_key_build(&f.cfg, &f.req, &f.matched, f.out,
+                                  sizeof f.out),
+                     BC_KEY_DUPLICATE);
+    ck_assert_ptr_null(f.matched);
 }
 END_TEST
 
@@ -463,9 +540,11 @@ START_TEST(glob_chars_encoded)
     fx_add(&f, "/p/", BC_MATCH_PREFIX, BC_KEYTYPE_PARTNER_ORIGIN);
     fx_header(&f, "X-Partner-Id", "42");
     fx_header(&f, "Origin", "https://[::1]");
-    ck_key(&f, "/p/*4?[2]\\#", "x=*&y=?",
+    /* A '\\' in the path is not normal form (SPEC 4.1); in the query it
+     * is encoded like the rest. */
+    ck_key(&f, "/p/*4?[2]#", "x=*&y=?\\",
            "bocache:partner_id_and_origin:p=42,o=https%3A//%5B%3A%3A1%5D:"
-           "/p/%2A4%3F%5B2%5D%5C%23?x=%2A&y=%3F");
+           "/p/%2A4%3F%5B2%5D%23?x=%2A&y=%3F%5C");
     /* Only the '?' that starts QUERY is left. */
     ck_assert_ptr_null(strpbrk(f.out, "*[]\\#"));
     ck_assert_ptr_eq(strchr(f.out, '?'), strrchr(f.out, '?'));
@@ -509,7 +588,7 @@ START_TEST(too_long_at_key_max)
     /* BC_KEY_MAX - 1 bytes fit even when OUTLEN is larger; one more does
      * not. */
     char *path = repeat("/n/", 'a', BC_KEY_MAX - 1 - head - 3);
-    f.req = (bc_request){"GET", path, NULL, lookup, &f};
+    f.req = (bc_request){"GET", path, NULL, lookup, &f, NULL, 0};
     ck_assert_int_eq(bc_key_build(&f.cfg, &f.req, NULL, big, sizeof big),
                      BC_KEY_OK);
     ck_assert_uint_eq(strlen(big), BC_KEY_MAX - 1);
@@ -576,6 +655,155 @@ START_TEST(too_long_huge_input)
 }
 END_TEST
 
+/* SPEC 4.1: the paths a key may be built from. */
+START_TEST(path_normal_form)
+{
+    static const struct {
+        const char *path;
+        int normal;
+    } t[] = {
+        {"/", 1},
+        {"/api/v1/public/", 1},
+        {"/api/v1/public/x", 1},
+        {"/a/b.c/.d/..e/e..", 1},
+        {"/a%20b/%41", 1},
+        {"/a%25/", 1},
+        {"", 0},
+        {"api/", 0},
+        {"http://h/api/", 0},
+        {"/api/v1/public/%2e%2e/account", 0},
+        {"/api/v1/public/%2E%2E/account", 0},
+        {"/api/v1/public/../account", 0},
+        {"/a/./b", 0},
+        {"/a/%2e/b", 0},
+        {"/a/.%2e/b", 0},
+        {"/a/%2e./b", 0},
+        {"/a/..", 0},
+        {"/a/.", 0},
+        {"/.", 0},
+        {"/..", 0},
+        {"/a//b", 0},
+        {"//a", 0},
+        {"/a//", 0},
+        {"//", 0},
+        {"/a;b", 0},
+        {"/a/;jsessionid=1", 0},
+        {"/a\\b", 0},
+        {"/a%2fb", 0},
+        {"/a%2Fb", 0},
+        {"/a%5cb", 0},
+        {"/a%5Cb", 0},
+        {"/a%00b", 0},
+        {"/a%", 0},
+        {"/a%2", 0},
+        {"/a%zz", 0},
+        {"/a%2g", 0},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        ck_assert_msg(bc_key_path_normal(t[i].path, strlen(t[i].path)) ==
+                          t[i].normal,
+                      "%s: expected %s", t[i].path,
+                      t[i].normal ? "normal" : "not normal");
+    /* The length is what counts, not a NUL. */
+    ck_assert_int_eq(bc_key_path_normal("/a/..", 3), 1);
+    ck_assert_int_eq(bc_key_path_normal("/a\0b", 4), 0);
+}
+END_TEST
+
+START_TEST(path_document_uri)
+{
+    static const struct {
+        const char *path, *doc;
+        int same;
+    } t[] = {
+        {"/api/v1/x", "/api/v1/x", 1},
+        {"/a%20b", "/a b", 1},
+        {"/a%41", "/aA", 1},
+        {"/a%2B", "/a+", 1},
+        {"/a", "/a/", 0},
+        {"/a/", "/a", 0},
+        {"/api/v1/public/x", "/api/v1/account", 0},
+        {"/index.php", "/index.php/x", 0},
+        {"/", "/index.php", 0},
+        {"/a%20b", "/a%20b", 0},
+        {"/ab", "/a", 0},
+        {"/a", "", 0},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        ck_assert_msg(bc_key_path_is_document(t[i].path, strlen(t[i].path),
+                                              t[i].doc) == t[i].same,
+                      "%s vs %s", t[i].path, t[i].doc);
+}
+END_TEST
+
+START_TEST(path_bypass_in_build)
+{
+    fx f;
+    fx_init(&f);
+    fx_add(&f, "/api/v1/public/", BC_MATCH_PREFIX, BC_KEYTYPE_NONE);
+    ck_assert_int_eq(fx_build(&f, "GET", "/api/v1/public/%2e%2e/account",
+                              NULL),
+                     BC_KEY_PATH);
+    ck_assert_ptr_null(f.matched);
+    ck_assert_str_eq(f.out, "");
+    /* Before the method: a POST to such a path says so too. */
+    ck_assert_int_eq(fx_build(&f, "POST", "/api/v1/public//x", NULL),
+                     BC_KEY_PATH);
+    /* The web server's DOCUMENT_URI must be the decoded path. */
+    f.req.document_uri = "/api/v1/account";
+    ck_assert_int_eq(fx_build(&f, "GET", "/api/v1/public/x", NULL),
+                     BC_KEY_PATH);
+    f.req.document_uri = "/api/v1/public/x y";
+    ck_key(&f, "/api/v1/public/x%20y", NULL,
+           "bocache:none:-:/api/v1/public/x%2520y");
+    f.req.document_uri = NULL;
+    ck_key(&f, "/api/v1/public/x", NULL, "bocache:none:-:/api/v1/public/x");
+}
+END_TEST
+
+START_TEST(query_decode)
+{
+    char out[16];
+    ck_assert_uint_eq(bc_key_query_decode("4%32", 4, out, sizeof out), 2);
+    ck_assert_str_eq(out, "42");
+    ck_assert_uint_eq(bc_key_query_decode("a+b%2", 5, out, sizeof out), 5);
+    ck_assert_str_eq(out, "a b%2");
+    ck_assert_uint_eq(bc_key_query_decode("%zz%", 4, out, sizeof out), 4);
+    ck_assert_str_eq(out, "%zz%");
+    ck_assert_uint_eq(bc_key_query_decode("", 0, out, sizeof out), 0);
+    ck_assert_str_eq(out, "");
+    ck_assert_uint_eq(bc_key_query_decode("%00", 3, out, sizeof out), 1);
+    ck_assert_int_eq(out[0], '\0');
+    ck_assert_uint_eq(bc_key_query_decode("abc", 3, out, 3), (size_t)-1);
+    ck_assert_uint_eq(bc_key_query_decode("abc", 3, out, 4), 3);
+    ck_assert_uint_eq(bc_key_query_decode("", 0, out, 0), (size_t)-1);
+}
+END_TEST
+
+START_TEST(reads_header)
+{
+    fx f;
+    fx_init(&f);
+    static char *vary[] = {"Accept-Language"};
+    bc_endpoint *a = fx_add(&f, "/a", BC_MATCH_EXACT, BC_KEYTYPE_API_KEY);
+    bc_endpoint *p =
+        fx_add(&f, "/p", BC_MATCH_EXACT, BC_KEYTYPE_PARTNER_ORIGIN);
+    bc_endpoint *n = fx_add(&f, "/n", BC_MATCH_EXACT, BC_KEYTYPE_NONE);
+    n->vary = vary;
+    n->nvary = 1;
+    ck_assert(bc_key_reads_header(&f.cfg, a, "x-api-key", 9));
+    ck_assert(!bc_key_reads_header(&f.cfg, a, "x-api-ke", 8));
+    ck_assert(!bc_key_reads_header(&f.cfg, a, "Origin", 6));
+    ck_assert(bc_key_reads_header(&f.cfg, p, "X-Partner-Id", 12));
+    ck_assert(bc_key_reads_header(&f.cfg, p, "origin", 6));
+    ck_assert(!bc_key_reads_header(&f.cfg, p, "X-Api-Key", 9));
+    ck_assert(bc_key_reads_header(&f.cfg, n, "accept-language", 15));
+    ck_assert(!bc_key_reads_header(&f.cfg, n, "Cookie", 6));
+    f.cfg.identity.api_key_header = (char *)"Authorization";
+    ck_assert(bc_key_reads_header(&f.cfg, a, "authorization", 13));
+}
+END_TEST
+
 START_TEST(status_strings)
 {
     static const struct {
@@ -585,7 +813,9 @@ START_TEST(status_strings)
              {BC_KEY_NO_ENDPOINT, "no-endpoint"},
              {BC_KEY_METHOD, "method"},
              {BC_KEY_NO_IDENTITY, "no-identity"},
-             {BC_KEY_TOO_LONG, "key-too-long"}};
+             {BC_KEY_TOO_LONG, "key-too-long"},
+             {BC_KEY_DUPLICATE, "duplicate-header"},
+             {BC_KEY_PATH, "path"}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         ck_assert_str_eq(bc_key_status_token(t[i].st), t[i].token);
         ck_assert_ptr_nonnull(bc_key_status_str(t[i].st));
@@ -620,7 +850,9 @@ Suite *key_suite(void)
     tc = tcase_create("identity");
     tcase_add_test(tc, identity_missing);
     tcase_add_test(tc, partner_from_query);
+    tcase_add_test(tc, partner_repeated_param);
     tcase_add_test(tc, partner_header_preferred);
+    tcase_add_test(tc, header_repeated);
     tcase_add_test(tc, partner_separators_encoded);
     tcase_add_test(tc, identity_isolation);
     suite_add_tcase(s, tc);
@@ -631,6 +863,14 @@ Suite *key_suite(void)
     tcase_add_test(tc, query_empty);
     tcase_add_test(tc, query_encoded);
     tcase_add_test(tc, vary_headers);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("path");
+    tcase_add_test(tc, path_normal_form);
+    tcase_add_test(tc, path_document_uri);
+    tcase_add_test(tc, path_bypass_in_build);
+    tcase_add_test(tc, query_decode);
+    tcase_add_test(tc, reads_header);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("encode");

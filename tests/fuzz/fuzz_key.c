@@ -27,12 +27,15 @@ typedef struct {
     const char *values[NHEADERS];
 } headers;
 
-static const char *get_header(void *ctx, const char *name)
+static const char *get_header(void *ctx, const char *name, int *count)
 {
     headers *h = ctx;
+    *count = 0;
     for (int i = 0; i < NHEADERS; i++)
-        if (strcasecmp(name, header_names[i]) == 0)
+        if (strcasecmp(name, header_names[i]) == 0) {
+            *count = h->values[i] != NULL;
             return h->values[i];
+        }
     return NULL;
 }
 
@@ -224,7 +227,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(key, 'x', BC_KEY_MAX);
     st = bc_key_build(cfg, &req, &ep, key, BC_KEY_MAX);
     FUZZ_CHECK(memchr(key, '\0', BC_KEY_MAX) != NULL);
-    FUZZ_CHECK(ep == bc_key_endpoint(cfg, req.path));
+    int normal = bc_key_path_normal(req.path, strlen(req.path));
+    FUZZ_CHECK(st == BC_KEY_PATH ? ep == NULL
+                                 : ep == bc_key_endpoint(cfg, req.path));
+    /* Every key is built from a path in normal form. */
+    FUZZ_CHECK(st != BC_KEY_OK || normal);
+    FUZZ_CHECK(normal || st == BC_KEY_PATH);
     switch (st) {
     case BC_KEY_OK:
         FUZZ_CHECK(ep != NULL);
@@ -238,7 +246,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case BC_KEY_NO_IDENTITY:
     case BC_KEY_TOO_LONG:
+    case BC_KEY_DUPLICATE: /* a partner id in the header and the query */
         FUZZ_CHECK(ep != NULL && key[0] == '\0');
+        break;
+    case BC_KEY_PATH:
+        FUZZ_CHECK(key[0] == '\0');
         break;
     default:
         FUZZ_CHECK(!"unknown status");
