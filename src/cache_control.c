@@ -13,6 +13,7 @@ void bc_cache_control_init(bc_cache_control *cc)
     cc->no_store = 0;
     cc->private_ = 0;
     cc->no_cache = 0;
+    cc->public_ = 0;
     cc->max_age = -1;
     cc->s_maxage = -1;
 }
@@ -147,7 +148,12 @@ void bc_cache_control_parse(bc_cache_control *cc, const char *v, size_t len)
             cc->private_ = 1;
         else if (name_is(name, name_len, "no-cache"))
             cc->no_cache = 1;
-        else if (name_is(name, name_len, "max-age"))
+        else if (name_is(name, name_len, "public")) {
+            /* public lets a shared cache store what credentials would
+             * keep private (RFC 9111 3.5): only a clean, bare one does. */
+            if (ok && !val)
+                cc->public_ = 1;
+        } else if (name_is(name, name_len, "max-age"))
             set_delta(&cc->max_age, ok && val, val, val_len);
         else if (name_is(name, name_len, "s-maxage"))
             set_delta(&cc->s_maxage, ok && val, val, val_len);

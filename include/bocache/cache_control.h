@@ -9,6 +9,7 @@ typedef struct bc_cache_control {
     unsigned no_store : 1;
     unsigned private_ : 1; /* "private" */
     unsigned no_cache : 1;
+    unsigned public_ : 1; /* a well-formed, bare "public" */
     long max_age;  /* seconds, -1 when absent or invalid */
     long s_maxage; /* seconds, -1 when absent or invalid */
 } bc_cache_control;

@@ -1,0 +1,48 @@
+/* storable.h: the verdict on a backend's response head: whether a shared
+ * cache may store it, for how long, and if not, why (SPEC 4.2 and 6). Pure:
+ * it reads the parsed head, the endpoint and what the request carried, so
+ * Check and the fuzzer test it without a backend. */
+#ifndef BOCACHE_STORABLE_H
+#define BOCACHE_STORABLE_H
+
+#include <stddef.h>
+
+#include "bocache/config.h"
+#include "bocache/response.h"
+
+/* What the request carried that the verdict depends on (RFC 9111 3.5). */
+enum { BC_REQ_AUTHORIZATION = 1u, BC_REQ_COOKIE = 2u };
+
+typedef struct bc_verdict {
+    /* NULL when the response may be stored; else the Cache-Status detail
+     * token saying why not: "status", "set-cookie", "vary", "too-large",
+     * "no-store", "private", "max-age-0", "authorization", "cookie" or
+     * "malformed" (an invalid or contradictory Content-Length). Static
+     * strings. */
+    const char *reason;
+    long ttl;            /* seconds to keep it fresh, > 0 when storable */
+    long content_length; /* the declared body length, -1 when none */
+} bc_verdict;
+
+/* Judges HEAD, the backend's answer to a request for endpoint EP of CFG
+ * that carried REQUEST_FLAGS (BC_REQ_*), into *V. A response to a request
+ * with Authorization or Cookie is storable only when EP's key reads that
+ * header (bc_key_reads_header), the response says Cache-Control public or
+ * s-maxage, or, for Cookie, EP sets ignore_cookies. The body's length is
+ * the caller's to check against v->content_length once it has all come. */
+void bc_storable_judge(const bc_config *cfg, const bc_endpoint *ep,
+                       const bc_response_head *head, unsigned request_flags,
+                       bc_verdict *v);
+
+/* Parses a Content-Length value V[0..LEN) (whitespace already trimmed):
+ * one or more digits and nothing else. Returns the value, or -1 when it is
+ * empty, holds anything but digits, or exceeds LONG_MAX. */
+long bc_storable_content_length(const char *v, size_t len);
+
+/* Nonzero when REASON (a verdict's reason) is one the response declared
+ * itself, so the key's next fill will most likely be refused again; zero
+ * for causes that may pass (an error status, the request's credentials,
+ * a malformed answer). */
+int bc_storable_declared(const char *reason);
+
+#endif
