@@ -25,11 +25,45 @@ void bc_log_setup(bc_log_level level, int use_syslog, const char *ident)
     cur_syslog = use_syslog;
 }
 
+size_t bc_log_escape(const char *in, size_t len, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    if (cap == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        int plain = c >= 0x20 && c != 0x7f && c != '\\';
+        size_t need = plain ? 1 : c == '\\' ? 2 : 4;
+        if (n + need >= cap)
+            break; /* whole escapes only: never half of one */
+        if (plain)
+            out[n++] = (char)c;
+        else if (c == '\\') {
+            out[n++] = '\\';
+            out[n++] = '\\';
+        } else {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 0xf];
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
 static void vlog(bc_log_level level, const char *suffix, const char *fmt,
                  va_list ap)
 {
-    char msg[1024];
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    char raw[1024], msg[4 * sizeof raw];
+    int len = vsnprintf(raw, sizeof raw, fmt, ap);
+    if (len < 0)
+        len = 0;
+    /* Messages quote what clients, backends and publishers sent (paths,
+     * payloads, stderr): a newline there must not start a forged line. */
+    bc_log_escape(raw, (size_t)len < sizeof raw ? (size_t)len : sizeof raw - 1,
+                  msg, sizeof msg);
     if (cur_syslog) {
         syslog(syslog_prio[level], "%s%s", msg, suffix);
         return;

@@ -3,6 +3,7 @@
 #define BOCACHE_LOG_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bocache/config.h"
@@ -29,6 +30,13 @@ typedef struct bc_ratelimit {
  * were suppressed since the last one; otherwise only counts. */
 void bc_log_limited(bc_ratelimit *rl, bc_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Copies IN[0..LEN) into OUT (CAP bytes, NUL-terminated when CAP > 0)
+ * with control bytes and DEL written as \xNN and '\' as '\\', so text from
+ * clients, backends and publishers cannot forge or split log lines. Stops
+ * before an escape that would not fit whole. Returns the length written.
+ * bc_log and bc_log_limited apply it to every message. */
+size_t bc_log_escape(const char *in, size_t len, char *out, size_t cap);
 
 /* Monotonic and wall clocks in milliseconds. */
 int64_t bc_now_ms(void);
