@@ -2,6 +2,7 @@
 #include "bocache/response.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* RFC 9110 section 5.6.2 tchar, as a table: this runs on every header byte
  * of every backend response. */
@@ -189,4 +190,44 @@ int bc_response_find_line(const char *head, size_t len, const char *name,
         p = eol + 1;
     }
     return 0;
+}
+
+/* Nonzero when HOST[0..LEN) names AUTHORITY (case-insensitive). */
+static int same_host(const char *a, size_t alen, const char *host)
+{
+    return host != NULL && strlen(host) == alen &&
+           strncasecmp(a, host, alen) == 0;
+}
+
+int bc_response_location_path(const char *v, size_t len, const char *host,
+                              const char **path, size_t *path_len)
+{
+    const char *end = v + len, *p = v;
+    if (len >= 2 && v[0] == '/' && v[1] == '/')
+        return 0; /* network-path reference: another authority */
+    if (len > 0 && v[0] != '/') {
+        /* Absolute form: http(s)://AUTHORITY/PATH, same-origin only. */
+        size_t scheme = 0;
+        if (len > 7 && strncasecmp(v, "http://", 7) == 0)
+            scheme = 7;
+        else if (len > 8 && strncasecmp(v, "https://", 8) == 0)
+            scheme = 8;
+        if (scheme == 0)
+            return 0; /* relative to the request path, or another scheme */
+        const char *auth = v + scheme;
+        const char *slash = memchr(auth, '/', (size_t)(end - auth));
+        if (slash == NULL)
+            slash = end;
+        if (!same_host(auth, (size_t)(slash - auth), host))
+            return 0;
+        p = slash;
+    }
+    const char *q = p;
+    while (q < end && *q != '?' && *q != '#')
+        q++;
+    if (q == p)
+        return 0;
+    *path = p;
+    *path_len = (size_t)(q - p);
+    return 1;
 }

@@ -23,6 +23,11 @@ static const struct {
                                      "Requests whose key would be too long."},
     [BC_STAT_BYPASS_REDIS] = {"bypass_redis_unavailable",
                               "Requests forwarded because Redis was down."},
+    [BC_STAT_BYPASS_DUPLICATE_HEADER] = {"bypass_duplicate_header",
+                                         "Requests repeating a parameter "
+                                         "the key reads."},
+    [BC_STAT_BYPASS_PATH] = {"bypass_path",
+                             "Requests whose path is not in normal form."},
     [BC_STAT_STORE] = {"stores", "Responses stored."},
     [BC_STAT_SKIP_STATUS] = {"store_skip_status",
                              "Not stored: status not cacheable."},
@@ -40,6 +45,14 @@ static const struct {
                                 "Not stored: body over max_object_size."},
     [BC_STAT_SKIP_TOO_MANY_TAGS] = {"store_skip_too_many_tags",
                                     "Not stored: more tags than indexed."},
+    [BC_STAT_SKIP_AUTHORIZATION] = {"store_skip_authorization",
+                                    "Not stored: Authorization outside the "
+                                    "key."},
+    [BC_STAT_SKIP_COOKIE] = {"store_skip_cookie",
+                             "Not stored: Cookie outside the key."},
+    [BC_STAT_SKIP_MALFORMED] = {"store_skip_malformed",
+                                "Not stored: the backend's answer was not "
+                                "whole and clean."},
     [BC_STAT_SKIP_LEASE_LOST] = {"store_skip_lease_lost",
                                  "Not stored: an invalidation voided the fill."},
     [BC_STAT_SKIP_PASS] = {"store_skip_pass",

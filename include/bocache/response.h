@@ -47,4 +47,14 @@ int bc_header_is(const bc_header *h, const char *name);
 int bc_response_find_line(const char *head, size_t len, const char *name,
                           const char **value, size_t *value_len);
 
+/* The path a Location or Content-Location value V[0..LEN) names on the
+ * request's own origin, for RFC 9111 4.4 invalidation: an absolute-path
+ * reference ("/a/b?q"), or an http(s) URI whose authority is HOST (the
+ * request's Host, compared case-insensitively; NULL matches nothing).
+ * Returns 1 with *PATH / *PATH_LEN set to the path without query or
+ * fragment, pointing into V; 0 for other origins and relative
+ * references, which are never invalidated. */
+int bc_response_location_path(const char *v, size_t len, const char *host,
+                              const char **path, size_t *path_len);
+
 #endif
