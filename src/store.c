@@ -486,6 +486,26 @@ long bc_store_publish(bc_store *st, const char *channel, const char *msg,
     return n;
 }
 
+/* Keepalive finds a peer that vanished without closing, so a silent
+ * channel is not mistaken for a live subscription forever. It is a TCP
+ * matter: on a unix socket the peer's end is always seen, and hiredis's
+ * TCP_KEEPIDLE there fails with EOPNOTSUPP. A failure leaves its error in
+ * the context, where the next read would report it as a lost connection;
+ * the subscription works without keepalive, so the error is cleared. */
+static void enable_keepalive(bc_store *st)
+{
+    if (st->ctx->connection_type != REDIS_CONN_TCP)
+        return;
+    if (redisEnableKeepAlive(st->ctx) == REDIS_OK)
+        return;
+    bc_log(BC_LOG_WARN,
+           "redis %s: cannot enable TCP keepalive on the subscription (%s); "
+           "a peer that vanishes without closing goes unnoticed",
+           st->cfg->redis.address, st->ctx->errstr);
+    st->ctx->err = 0;
+    st->ctx->errstr[0] = '\0';
+}
+
 int bc_store_subscribe(bc_store *st, const char *channel)
 {
     drop_reply(st);
@@ -495,9 +515,7 @@ int bc_store_subscribe(bc_store *st, const char *channel)
     if (check_reply(st, r, "SUBSCRIBE") < 0)
         return -1;
     freeReplyObject(r);
-    /* Keepalive finds a peer that vanished without closing, so a silent
-     * channel is not mistaken for a live subscription forever. */
-    redisEnableKeepAlive(st->ctx);
+    enable_keepalive(st);
     return 0;
 }
 
