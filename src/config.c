@@ -108,6 +108,13 @@ static const struct field backend_fields[] = {
      .def = 30000,
      .min = 1,
      .max = 86400000},
+    {.name = "keepalive", .type = T_BOOL, .off = C(backend.keepalive)},
+    {.name = "keepalive_timeout_ms",
+     .type = T_INT,
+     .off = C(backend.keepalive_timeout_ms),
+     .def = 2000,
+     .min = 1,
+     .max = 3600000},
     {.name = NULL},
 };
 
@@ -253,6 +260,10 @@ static const struct field endpoint_fields[] = {
      .max = 599,
      .flags = F_NONEMPTY},
     {.name = "sort_query", .type = T_BOOL, .off = E(sort_query), .def = 1},
+    {.name = "ignore_cookies",
+     .type = T_BOOL,
+     .off = E(ignore_cookies),
+     .def = 0},
     {.name = "ignore_params",
      .type = T_STRLIST,
      .off = E(ignore_params),
@@ -361,17 +372,36 @@ static const char *check_address(const char *s)
 }
 
 /* The prefix starts every key and is used in SCAN patterns, so it must hold
- * neither the key separator nor a glob metacharacter. */
+ * neither the key separator nor a glob metacharacter; SPEC 4 narrows it to
+ * a short name so that every key bocache builds fits BC_KEY_MAX. */
+#define PREFIX_MAX 64
+
 static const char *check_prefix(const char *s)
 {
-    if (*s == '\0')
+    size_t n = strlen(s);
+    if (n == 0)
         return "must not be empty";
+    if (n > PREFIX_MAX)
+        return "must be at most 64 bytes";
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (strchr(":*?[]\\", c) || isspace(c) || iscntrl(c))
-            return "must not contain ':', '*', '?', '[', ']', '\\' or spaces";
+        if (!isalnum(c) && c != '_' && c != '.' && c != '-')
+            return "may only hold letters, digits, '_', '.' and '-'";
     }
     return NULL;
+}
+
+/* Header names as CGI passes them: '-' and '_' both become '_', case is
+ * lost. Two names that fold alike are one parameter to the backend. */
+static int same_cgi_name(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a == '-' ? '_' : (char)tolower((unsigned char)*a);
+        char y = *b == '-' ? '_' : (char)tolower((unsigned char)*b);
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
 }
 
 static const char *check_nonempty(const char *s)
@@ -799,7 +829,7 @@ static int load_endpoint(struct loader *ld, const config_setting_t *e,
      * would put the key itself into Redis (SPEC 4 forbids it); it is in
      * the key already, hashed. */
     for (size_t i = 0; i < ep->nvary; i++)
-        if (strcasecmp(ep->vary[i], ld->cfg->identity.api_key_header) == 0)
+        if (same_cgi_name(ep->vary[i], ld->cfg->identity.api_key_header))
             return report(ld, e,
                           "'%s.vary' must not name the API key header '%s': "
                           "it is already in the key, hashed",

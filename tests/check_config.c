@@ -396,14 +396,24 @@ static const struct bad bad_cases[] = {
      NAME ":1: 'redis.address' has a unix socket path that is too long"},
     /* other string rules */
     {"redis: { prefix = \"a:b\"; };\n",
-     NAME ":1: 'redis.prefix' must not contain ':', '*', '?', '[', ']', '\\' "
-          "or spaces"},
+     NAME ":1: 'redis.prefix' may only hold letters, digits, '_', '.' and "
+          "'-'"},
     {"redis: { prefix = \"a b\"; };\n",
-     NAME ":1: 'redis.prefix' must not contain ':', '*', '?', '[', ']', '\\' "
-          "or spaces"},
+     NAME ":1: 'redis.prefix' may only hold letters, digits, '_', '.' and "
+          "'-'"},
     {"redis: { prefix = \"a*\"; };\n",
-     NAME ":1: 'redis.prefix' must not contain ':', '*', '?', '[', ']', '\\' "
-          "or spaces"},
+     NAME ":1: 'redis.prefix' may only hold letters, digits, '_', '.' and "
+          "'-'"},
+    {"redis: { prefix = \"a{b}\"; };\n",
+     NAME ":1: 'redis.prefix' may only hold letters, digits, '_', '.' and "
+          "'-'"},
+    {"redis: { prefix = \"caf\xc3\xa9\"; };\n",
+     NAME ":1: 'redis.prefix' may only hold letters, digits, '_', '.' and "
+          "'-'"},
+    /* SPEC 4: 64 bytes at most, so every internal key fits BC_KEY_MAX. */
+    {"redis: { prefix = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaa\"; };\n",
+     NAME ":1: 'redis.prefix' must be at most 64 bytes"},
     {"redis: { prefix = \"\"; };\n",
      NAME ":1: 'redis.prefix' must not be empty"},
     {"redis: { channel = \"\"; };\n",
@@ -427,6 +437,10 @@ static const struct bad bad_cases[] = {
     {"endpoints = (\n  { path = \"/a/\";\n    vary = [\"x-api-KEY\"]; }\n);\n",
      NAME ":2: 'endpoints[0].vary' must not name the API key header "
           "'x-api-KEY': it is already in the key, hashed"},
+    /* CGI folds '-' and '_': X_Api_Key is the same parameter. */
+    {"endpoints = (\n  { path = \"/a/\";\n    vary = [\"X_Api_Key\"]; }\n);\n",
+     NAME ":2: 'endpoints[0].vary' must not name the API key header "
+          "'X_Api_Key': it is already in the key, hashed"},
     {"endpoints = (\n  { path = \"/a/?x=1\"; }\n);\n",
      NAME ":2: 'endpoints[0].path' must not contain '?'"},
     {"endpoints = ({ path = \"/a/\";\n  statuses = [200,\n    600]; });\n",
@@ -514,6 +528,13 @@ START_TEST(test_replace_and_partial)
     ck_assert_msg(c != NULL, "%s", errbuf);
     ck_assert_uint_eq(c->nstatus_allow, 0);
     ck_assert_str_eq(c->redis.prefix, "p");
+    bc_config_free(c);
+    /* The longest prefix SPEC 4 allows, of every allowed kind of byte. */
+    c = load_text("redis: { prefix = \"Az09_.-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                  "aaaaaaaaaaaaaaaaaaaaaaaaa\"; };\n",
+                  errbuf);
+    ck_assert_msg(c != NULL, "%s", errbuf);
+    ck_assert_uint_eq(strlen(c->redis.prefix), 64);
     bc_config_free(c);
     assert_refused("status_allow = [\"::1\"];\n"
                    "endpoints = ({ path = \"/a/\"; vary = [\"A\"];\n"

@@ -32,6 +32,9 @@ typedef struct bc_endpoint {
     int *statuses; /* cacheable statuses, default {200} */
     size_t nstatuses;
     int sort_query; /* default 1 */
+    /* Responses never depend on cookies: a request's Cookie does not
+     * keep its response from being stored (SPEC 4.2). Default 0. */
+    int ignore_cookies;
     char **ignore_params;
     size_t nignore_params;
     int line; /* line in the configuration file, for messages */
@@ -53,6 +56,8 @@ typedef struct bc_config {
         char *address; /* NULL when absent (the gateway then needs `--`) */
         int connect_timeout_ms;
         int timeout_ms;
+        int keepalive;            /* keep connections between requests */
+        int keepalive_timeout_ms; /* ...closing one idle this long */
     } backend;
 
     struct {
