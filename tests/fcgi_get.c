@@ -3,10 +3,13 @@
  * answer.
  *
  * Usage: fcgi_get [-X METHOD] [-H 'Name: value']... [-d BODY|@FILE]
- *                 [-p NAME=VALUE]... [-t TIMEOUT_MS] [-n COUNT] [-a MS] [-b]
+ *                 [-p NAME=VALUE]... [-P NAME=VALUE]... [-t TIMEOUT_MS]
+ *                 [-n COUNT] [-a MS] [-b]
  *                 ADDR URI
  *
- * ADDR is "unix:/path" or "host:port". The CGI head and body (STDOUT) go to
+ * -p sets a parameter, replacing a default; -P appends one more copy, as
+ * a web server passes a repeated header. ADDR is "unix:/path" or
+ * "host:port". The CGI head and body (STDOUT) go to
  * standard output as received, or only the body with -b; STDERR records go
  * to standard error. -n repeats the request COUNT times on new connections
  * and prints only the last answer; -a closes the connection MS ms after the
@@ -107,9 +110,9 @@ static int64_t now_ms(void)
 /* Sets NAME to VALUE, replacing an earlier value so that -H and -p can
  * override the defaults. */
 static void set_param(struct options *o, const char *name, size_t name_len,
-                      const char *value)
+                      const char *value, int append)
 {
-    for (size_t i = 0; i < o->nparams; i++) {
+    for (size_t i = 0; i < o->nparams && !append; i++) {
         if (strlen(o->params[i].name) == name_len &&
             memcmp(o->params[i].name, name, name_len) == 0) {
             free(o->params[i].value);
@@ -143,11 +146,11 @@ static void add_header(struct options *o, const char *h)
         colon++;
     /* Like nginx, the body's headers travel without the HTTP_ prefix. */
     if (strcmp(name, "HTTP_CONTENT_TYPE") == 0)
-        set_param(o, "CONTENT_TYPE", strlen("CONTENT_TYPE"), colon);
+        set_param(o, "CONTENT_TYPE", strlen("CONTENT_TYPE"), colon, 0);
     else if (strcmp(name, "HTTP_CONTENT_LENGTH") == 0)
-        set_param(o, "CONTENT_LENGTH", strlen("CONTENT_LENGTH"), colon);
+        set_param(o, "CONTENT_LENGTH", strlen("CONTENT_LENGTH"), colon, 0);
     else
-        set_param(o, name, n, colon);
+        set_param(o, name, n, colon, 0);
 }
 
 static void read_file(const char *path, char **data, size_t *len)
@@ -179,6 +182,32 @@ static void read_file(const char *path, char **data, size_t *len)
     *len = n;
 }
 
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* PATH with its %XX escapes decoded in place, as nginx's $uri (and so
+ * DOCUMENT_URI) has it. */
+static char *decode_path(char *path)
+{
+    char *w = path;
+    for (char *r = path; *r; w++) {
+        int hi = r[0] == '%' ? hexval((unsigned char)r[1]) : -1;
+        int lo = hi >= 0 ? hexval((unsigned char)r[2]) : -1;
+        if (lo >= 0 && (hi || lo)) {
+            *w = (char)(hi * 16 + lo);
+            r += 3;
+        } else
+            *w = *r++;
+    }
+    *w = '\0';
+    return path;
+}
+
 static void default_params(struct options *o)
 {
     const char *q = strchr(o->uri, '?');
@@ -186,26 +215,26 @@ static void default_params(struct options *o)
     char *path = xstrndup(o->uri, path_len);
     char len[32];
 
-    set_param(o, "QUERY_STRING", 12, q != NULL ? q + 1 : "");
-    set_param(o, "REQUEST_METHOD", 14, o->method);
+    set_param(o, "QUERY_STRING", 12, q != NULL ? q + 1 : "", 0);
+    set_param(o, "REQUEST_METHOD", 14, o->method, 0);
     set_param(o, "CONTENT_TYPE", 12,
-              o->body != NULL ? "application/x-www-form-urlencoded" : "");
+              o->body != NULL ? "application/x-www-form-urlencoded" : "", 0);
     snprintf(len, sizeof(len), "%zu", o->body_len);
-    set_param(o, "CONTENT_LENGTH", 14, o->body != NULL ? len : "");
-    set_param(o, "SCRIPT_NAME", 11, path);
-    set_param(o, "REQUEST_URI", 11, o->uri);
-    set_param(o, "DOCUMENT_URI", 12, path);
-    set_param(o, "DOCUMENT_ROOT", 13, "/var/www");
-    set_param(o, "SERVER_PROTOCOL", 15, "HTTP/1.1");
-    set_param(o, "REQUEST_SCHEME", 14, "http");
-    set_param(o, "GATEWAY_INTERFACE", 17, "CGI/1.1");
-    set_param(o, "SERVER_SOFTWARE", 15, "fcgi_get");
-    set_param(o, "REMOTE_ADDR", 11, "127.0.0.1");
-    set_param(o, "REMOTE_PORT", 11, "54321");
-    set_param(o, "SERVER_ADDR", 11, "127.0.0.1");
-    set_param(o, "SERVER_PORT", 11, "80");
-    set_param(o, "SERVER_NAME", 11, "localhost");
-    set_param(o, "HTTP_HOST", 9, "localhost");
+    set_param(o, "CONTENT_LENGTH", 14, o->body != NULL ? len : "", 0);
+    set_param(o, "SCRIPT_NAME", 11, path, 0);
+    set_param(o, "REQUEST_URI", 11, o->uri, 0);
+    set_param(o, "DOCUMENT_URI", 12, decode_path(path), 0);
+    set_param(o, "DOCUMENT_ROOT", 13, "/var/www", 0);
+    set_param(o, "SERVER_PROTOCOL", 15, "HTTP/1.1", 0);
+    set_param(o, "REQUEST_SCHEME", 14, "http", 0);
+    set_param(o, "GATEWAY_INTERFACE", 17, "CGI/1.1", 0);
+    set_param(o, "SERVER_SOFTWARE", 15, "fcgi_get", 0);
+    set_param(o, "REMOTE_ADDR", 11, "127.0.0.1", 0);
+    set_param(o, "REMOTE_PORT", 11, "54321", 0);
+    set_param(o, "SERVER_ADDR", 11, "127.0.0.1", 0);
+    set_param(o, "SERVER_PORT", 11, "80", 0);
+    set_param(o, "SERVER_NAME", 11, "localhost", 0);
+    set_param(o, "HTTP_HOST", 9, "localhost", 0);
     free(path);
 }
 
@@ -444,6 +473,7 @@ static int run_once(const struct options *o, int print)
             off += bc_fcgi_decode(&dec, buf + off, (size_t)n - off, &ev);
             switch (ev.type) {
             case BC_FCGI_EV_NONE:
+            case BC_FCGI_EV_RECORD:
                 break;
             case BC_FCGI_EV_STDOUT:
                 if (abort_at < 0 && o->abort_ms >= 0 && ev.len > 0)
@@ -489,15 +519,16 @@ int main(int argc, char **argv)
 {
     struct options o = {
         .method = "GET", .timeout_ms = 10000, .count = 1, .abort_ms = -1};
-    char **headers, **extra;
-    size_t nheaders = 0, nextra = 0;
+    char **headers, **extra, **appended;
+    size_t nheaders = 0, nextra = 0, nappended = 0;
     int opt, rc = 0;
 
     headers = calloc((size_t)argc, sizeof(*headers));
     extra = calloc((size_t)argc, sizeof(*extra));
-    if (headers == NULL || extra == NULL)
+    appended = calloc((size_t)argc, sizeof(*appended));
+    if (headers == NULL || extra == NULL || appended == NULL)
         die("out of memory");
-    while ((opt = getopt(argc, argv, "X:H:d:p:t:n:a:b")) != -1) {
+    while ((opt = getopt(argc, argv, "X:H:d:p:P:t:n:a:b")) != -1) {
         switch (opt) {
         case 'X':
             o.method = optarg;
@@ -517,6 +548,11 @@ int main(int argc, char **argv)
             if (strchr(optarg, '=') == NULL || optarg[0] == '=')
                 usage();
             extra[nextra++] = optarg;
+            break;
+        case 'P':
+            if (strchr(optarg, '=') == NULL || optarg[0] == '=')
+                usage();
+            appended[nappended++] = optarg;
             break;
         case 't':
             o.timeout_ms = to_int(optarg, 1);
@@ -545,7 +581,12 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nextra; i++) {
         const char *eq = strchr(extra[i], '=');
 
-        set_param(&o, extra[i], (size_t)(eq - extra[i]), eq + 1);
+        set_param(&o, extra[i], (size_t)(eq - extra[i]), eq + 1, 0);
+    }
+    for (size_t i = 0; i < nappended; i++) {
+        const char *eq = strchr(appended[i], '=');
+
+        set_param(&o, appended[i], (size_t)(eq - appended[i]), eq + 1, 1);
     }
 
     signal(SIGPIPE, SIG_IGN);
@@ -561,5 +602,6 @@ int main(int argc, char **argv)
     free(o.body);
     free(headers);
     free(extra);
+    free(appended);
     return rc;
 }
