@@ -4,7 +4,7 @@
  *
  * Usage: fcgi_get [-X METHOD] [-H 'Name: value']... [-d BODY|@FILE]
  *                 [-p NAME=VALUE]... [-P NAME=VALUE]... [-t TIMEOUT_MS]
- *                 [-n COUNT] [-a MS] [-b]
+ *                 [-n COUNT] [-k] [-a MS] [-b]
  *                 ADDR URI
  *
  * -p sets a parameter, replacing a default; -P appends one more copy, as
@@ -12,8 +12,10 @@
  * "host:port". The CGI head and body (STDOUT) go to
  * standard output as received, or only the body with -b; STDERR records go
  * to standard error. -n repeats the request COUNT times on new connections
- * and prints only the last answer; -a closes the connection MS ms after the
- * first STDOUT byte, as a client that goes away. Exit status: 0 after
+ * and prints only the last answer; with -k all of them go over one
+ * connection with FCGI_KEEP_CONN, as nginx's fastcgi_keep_conn does, so a
+ * server that closes it fails the next request. -a closes the connection
+ * MS ms after the first STDOUT byte, as a client that goes away. Exit status: 0 after
  * END_REQUEST (or a deliberate -a close), 1 on a connection error, a timeout
  * or a truncated or malformed stream, 2 on bad usage. */
 #include <ctype.h>
@@ -53,6 +55,7 @@ struct options {
     int count;
     int abort_ms; /* -1: never */
     int body_only;
+    int keep; /* -k: all -n requests over one FCGI_KEEP_CONN connection */
     struct param *params;
     size_t nparams;
 };
@@ -376,7 +379,8 @@ static int send_request(int fd, const struct options *o, int64_t deadline)
         off += bc_fcgi_nv_encode(buf + off, p->name, strlen(p->name), p->value,
                                  strlen(p->value));
     }
-    bc_fcgi_begin_request_encode(begin, REQUEST_ID, BC_FCGI_RESPONDER, 0);
+    bc_fcgi_begin_request_encode(begin, REQUEST_ID, BC_FCGI_RESPONDER,
+                                 o->keep ? BC_FCGI_KEEP_CONN : 0);
     rc = write_all(fd, begin, sizeof(begin), deadline);
     if (rc == 0)
         rc = send_stream(fd, BC_FCGI_PARAMS, buf, off, deadline);
@@ -410,7 +414,9 @@ static void emit(struct output *out, const uint8_t *data, size_t len)
 }
 
 /* Runs one request. Returns the exit status. */
-static int run_once(const struct options *o, int print)
+/* One request and its answer; with -k over *KEPT, the connection of the
+ * request before (connected when -1), left open for the next. */
+static int run_once(const struct options *o, int print, int *kept)
 {
     int64_t deadline = now_ms() + o->timeout_ms, abort_at = -1;
     struct output out = {.print = print, .body_only = o->body_only};
@@ -418,7 +424,8 @@ static int run_once(const struct options *o, int print)
     uint8_t buf[65536];
     int fd, send_errno = 0;
 
-    fd = connect_addr(o->addr, deadline);
+    fd = *kept >= 0 ? *kept : connect_addr(o->addr, deadline);
+    *kept = -1;
     if (fd < 0) {
         fprintf(stderr, "fcgi_get: cannot connect to %s: %s\n", o->addr,
                 strerror(errno));
@@ -485,7 +492,10 @@ static int run_once(const struct options *o, int print)
                     fwrite(ev.data, 1, ev.len, stderr);
                 break;
             case BC_FCGI_EV_END:
-                close(fd);
+                if (o->keep && off == (size_t)n)
+                    *kept = fd;
+                else
+                    close(fd);
                 if (ev.protocol_status != 0) {
                     fprintf(stderr, "fcgi_get: protocol status %u\n",
                             ev.protocol_status);
@@ -528,7 +538,7 @@ int main(int argc, char **argv)
     appended = calloc((size_t)argc, sizeof(*appended));
     if (headers == NULL || extra == NULL || appended == NULL)
         die("out of memory");
-    while ((opt = getopt(argc, argv, "X:H:d:p:P:t:n:a:b")) != -1) {
+    while ((opt = getopt(argc, argv, "X:H:d:p:P:t:n:a:bk")) != -1) {
         switch (opt) {
         case 'X':
             o.method = optarg;
@@ -563,6 +573,9 @@ int main(int argc, char **argv)
         case 'a':
             o.abort_ms = to_int(optarg, 0);
             break;
+        case 'k':
+            o.keep = 1;
+            break;
         case 'b':
             o.body_only = 1;
             break;
@@ -589,9 +602,10 @@ int main(int argc, char **argv)
         set_param(&o, appended[i], (size_t)(eq - appended[i]), eq + 1, 1);
     }
 
+    int kept = -1;
     signal(SIGPIPE, SIG_IGN);
     for (int i = 0; i < o.count && rc == 0; i++)
-        rc = run_once(&o, i == o.count - 1);
+        rc = run_once(&o, i == o.count - 1, &kept);
     fflush(stdout);
 
     for (size_t i = 0; i < o.nparams; i++) {

@@ -170,3 +170,17 @@ stores_grew() { [ "$(stores)" -ge $((${s0:-0} + 8)) ]; }
 wait_until 3 stores_grew ||
     fail "8 fills followed by 16 HITs: the stores counter went from '${s0:-0}' to '$(stores)', not +8"
 ok "8 fills are counted as stores once their workers send another command"
+
+# --- an unread request body does not break a kept-alive connection -----------
+# A HIT answers without reading the body; what is left of it must not stay
+# in the web server's connection ahead of the next request (SPEC 6 and
+# fastcgi_keep_conn). fcgi_get -k sends every -n request over one
+# connection, each with the body.
+head -c 65536 /dev/zero | tr '\0' b >"$WORK/body64k"
+req /api/v1/public/kept >/dev/null
+req -k -n 3 -X GET -d @"$WORK/body64k" /api/v1/public/kept >"$WORK/kept1"
+assert_eq HIT "$(xcache "$WORK/kept1")" \
+    "three GETs with a 64 KiB body on one kept connection: all answered, the last a HIT"
+head -c 2000000 /dev/zero | tr '\0' b >"$WORK/body2m"
+req -k -n 1 -X GET -d @"$WORK/body2m" /api/v1/public/kept >"$WORK/kept2"
+assert_eq HIT "$(xcache "$WORK/kept2")" "a GET with a 2 MB body (over the drain bound) is a HIT"

@@ -19,8 +19,25 @@
 cp "$top_srcdir/tests/caller.php" "$WORK/www/caller.php"
 CALLER=$WORK/www/caller.php
 
+# Kept-alive connections from nginx to bocache, for the unread-body case.
+nginx_http() {
+    cat <<HTTP
+    upstream bocache_kept {
+        server unix:$BOCACHE_SOCK;
+        keepalive 2;
+    }
+HTTP
+}
+
 nginx_locations() {
     cat <<LOC
+        location /api/v1/public/kept/ {
+            include $FASTCGI_PARAMS;
+            fastcgi_param SCRIPT_FILENAME $CALLER;
+            fastcgi_keep_conn on;
+            client_max_body_size 8m;
+            fastcgi_pass bocache_kept;
+        }
         # A rewrite inside the server: DOCUMENT_URI is no longer the path
         # the client sent.
         location = /api/v1/public/alias {
@@ -130,6 +147,32 @@ assert_eq MISS "$(xc n1)" "[path] an encoded byte that is not a separator still 
 creq n2 '/api/v1/public/normal%20name'
 assert_eq HIT "$(xc n2)" "[path] ... and hits"
 assert_eq 0 "$(rcli --scan --pattern 'bocache:none:*account*' | wc -l)" "[path] no entry anywhere names account"
+
+# --- a HIT leaves no unread body in a kept-alive connection ---------------------
+K=/api/v1/public/kept/x
+creq b1 "$K"
+creq b2 "$K"
+assert_eq HIT "$(xc b2)" "[body] a kept-alive location caches (HIT)"
+head -c 65536 /dev/zero | tr '\0' b >"$WORK/body64k"
+head -c 2000000 /dev/zero | tr '\0' b >"$WORK/body2m"
+for i in 1 2 3; do
+    creq b3 -H "Expect:" -X GET --data-binary @"$WORK/body64k" "$K"
+    assert_eq HIT "$(xc b3)" "[body] GET with a 64 KiB body is answered from the cache ($i)"
+    creq b4 "$K"
+    assert_eq "HTTP/1.1 200 OK" "$(head -n 1 "$WORK/b4" | tr -d '\r')" \
+        "[body] ... and the next request on the kept connection is answered ($i)"
+    assert_eq HIT "$(xc b4)" "[body] ... from the cache ($i)"
+done
+# Past the drain bound bocache closes the connection instead.
+creq b5 -H "Expect:" -X GET --data-binary @"$WORK/body2m" "$K"
+
+assert_eq HIT "$(xc b5)" "[body] GET with a 2 MB body is answered from the cache"
+creq b6 "$K"
+assert_eq HIT "$(xc b6)" "[body] ... and the next request still is"
+if grep -q 'upstream prematurely closed\|upstream sent invalid' "$WORK/nginx/error.log"; then
+    fail "[body] nginx saw a broken upstream connection: $(grep upstream "$WORK/nginx/error.log" | tail -n 2)"
+fi
+ok "[body] nginx logged no broken upstream connection"
 
 # --- 3. credentials ---------------------------------------------------------------------
 A=/api/v1/public/cred
