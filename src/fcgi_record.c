@@ -134,7 +134,8 @@ static int start_record(bc_fcgi_decoder *d)
         return -1;
     d->type = h[1];
     d->request_id = (uint16_t)((h[2] << 8) | h[3]);
-    d->content_left = (size_t)((h[4] << 8) | h[5]);
+    d->content_length = (size_t)((h[4] << 8) | h[5]);
+    d->content_left = d->content_length;
     d->padding_left = h[6];
     d->header_have = 0;
     d->end_have = 0;
@@ -150,6 +151,7 @@ size_t bc_fcgi_decode(bc_fcgi_decoder *d, const uint8_t *in, size_t len,
     size_t pos = 0, n;
 
     ev->type = BC_FCGI_EV_NONE;
+    ev->record_type = d->type;
     ev->request_id = d->request_id;
     ev->data = NULL;
     ev->len = 0;
@@ -171,6 +173,7 @@ size_t bc_fcgi_decode(bc_fcgi_decoder *d, const uint8_t *in, size_t len,
                 return pos;
             if (start_record(d) < 0)
                 goto error;
+            ev->record_type = d->type;
             ev->request_id = d->request_id;
             break;
 
@@ -220,8 +223,9 @@ size_t bc_fcgi_decode(bc_fcgi_decoder *d, const uint8_t *in, size_t len,
                     return pos;
             }
             d->state = ST_HEADER;
-            /* END is reported once the whole record, padding included, is
-             * consumed, so the stream is at a record boundary afterwards. */
+            /* END and RECORD are reported once the whole record, padding
+             * included, is consumed, so the stream is at a record boundary
+             * afterwards. */
             if (d->type == BC_FCGI_END_REQUEST) {
                 const uint8_t *b = d->end_body;
                 ev->type = BC_FCGI_EV_END;
@@ -229,6 +233,11 @@ size_t bc_fcgi_decode(bc_fcgi_decoder *d, const uint8_t *in, size_t len,
                                  ((uint32_t)b[1] << 16) |
                                  ((uint32_t)b[2] << 8) | (uint32_t)b[3];
                 ev->protocol_status = b[4];
+                return pos;
+            }
+            if ((d->type != BC_FCGI_STDOUT && d->type != BC_FCGI_STDERR) ||
+                d->content_length == 0) {
+                ev->type = BC_FCGI_EV_RECORD;
                 return pos;
             }
             break;

@@ -157,7 +157,10 @@ typedef struct result {
     uint32_t app_status;
     uint8_t protocol_status;
     uint16_t end_id;
-    int bad_id; /* a data event carried an id other than 1 */
+    int bad_id;  /* a data event carried an id other than 1 */
+    int records; /* RECORD events, their types and ids below */
+    uint8_t record_type[16];
+    uint16_t record_id[16];
 } result;
 
 /* Feeds one chunk, collecting events until the decoder needs more bytes. */
@@ -188,10 +191,18 @@ static void feed(bc_fcgi_decoder *d, const uint8_t *in, size_t len, result *r)
             }
             break;
         case BC_FCGI_EV_END:
+            ck_assert_uint_eq(ev.record_type, BC_FCGI_END_REQUEST);
             r->ends++;
             r->app_status = ev.app_status;
             r->protocol_status = ev.protocol_status;
             r->end_id = ev.request_id;
+            break;
+        case BC_FCGI_EV_RECORD:
+            ck_assert_uint_eq(ev.len, 0);
+            ck_assert_int_lt(r->records, 16);
+            r->record_type[r->records] = ev.record_type;
+            r->record_id[r->records] = ev.request_id;
+            r->records++;
             break;
         case BC_FCGI_EV_ERROR:
             r->errors++;
@@ -237,6 +248,16 @@ static void check_response_result(const result *r)
     ck_assert_uint_eq(r->app_status, 0x01020304);
     ck_assert_uint_eq(r->protocol_status, 0);
     ck_assert_uint_eq(r->end_id, 1);
+    /* The two management records and the two stream ends, in order. */
+    ck_assert_int_eq(r->records, 4);
+    ck_assert_uint_eq(r->record_type[0], BC_FCGI_GET_VALUES_RESULT);
+    ck_assert_uint_eq(r->record_id[0], 0);
+    ck_assert_uint_eq(r->record_type[1], BC_FCGI_UNKNOWN_TYPE);
+    ck_assert_uint_eq(r->record_id[1], 0);
+    ck_assert_uint_eq(r->record_type[2], BC_FCGI_STDERR);
+    ck_assert_uint_eq(r->record_id[2], 1);
+    ck_assert_uint_eq(r->record_type[3], BC_FCGI_STDOUT);
+    ck_assert_uint_eq(r->record_id[3], 1);
 }
 
 START_TEST(test_decode_whole)
@@ -336,8 +357,8 @@ END_TEST
 
 START_TEST(test_decode_skip_only)
 {
-    /* Records the decoder does not report, including the empty stream ends,
-     * produce no event at all. */
+    /* Records without content to deliver, including the empty stream ends,
+     * produce one RECORD event each and no data. */
     stream s;
     result r;
     bc_fcgi_decoder d;
@@ -355,12 +376,69 @@ START_TEST(test_decode_skip_only)
     ck_assert_uint_eq(r.err_len, 0);
     ck_assert_int_eq(r.ends, 0);
     ck_assert_int_eq(r.errors, 0);
+    ck_assert_int_eq(r.records, 5);
+    ck_assert_uint_eq(r.record_type[0], BC_FCGI_UNKNOWN_TYPE);
+    ck_assert_uint_eq(r.record_type[2], BC_FCGI_STDOUT);
+    ck_assert_uint_eq(r.record_type[4], 200);
+    ck_assert_uint_eq(r.record_id[4], 1);
     /* And it is still in sync afterwards. */
     memset(&s, 0, sizeof(s));
     add_record(&s, BC_FCGI_STDOUT, 1, "ok", 2, 0);
     feed(&d, s.buf, s.len, &r);
     ck_assert_uint_eq(r.out_len, 2);
     ck_assert_mem_eq(r.out, "ok", 2);
+}
+END_TEST
+
+START_TEST(test_decode_foreign_ids)
+{
+    /* Records of other requests are reported with their ids, whatever
+     * their type, so that a client can refuse them. */
+    stream s;
+    result r;
+    bc_fcgi_decoder d;
+
+    memset(&s, 0, sizeof(s));
+    add_record(&s, BC_FCGI_STDOUT, 1, "mine", 4, 4);
+    add_record(&s, BC_FCGI_STDOUT, 2, NULL, 0, 0);
+    add_end(&s, 2, 0, 0, 0);
+    add_end(&s, 1, 0, 2, 0);
+    memset(&r, 0, sizeof(r));
+    bc_fcgi_decoder_init(&d);
+    for (size_t i = 0; i < s.len; i++)
+        feed(&d, s.buf + i, 1, &r);
+    ck_assert_uint_eq(r.out_len, 4);
+    ck_assert_int_eq(r.records, 1);
+    ck_assert_uint_eq(r.record_type[0], BC_FCGI_STDOUT);
+    ck_assert_uint_eq(r.record_id[0], 2);
+    ck_assert_int_eq(r.ends, 2);
+    ck_assert_uint_eq(r.end_id, 1);
+    ck_assert_uint_eq(r.protocol_status, 2);
+}
+END_TEST
+
+START_TEST(test_decode_record_boundary)
+{
+    /* A RECORD event comes with the last byte of its record, padding
+     * included, and consumes nothing of the next record. */
+    stream s;
+    bc_fcgi_decoder d;
+    bc_fcgi_event ev;
+
+    memset(&s, 0, sizeof(s));
+    add_record(&s, BC_FCGI_GET_VALUES_RESULT, 0, "abc", 3, 5);
+    add_record(&s, BC_FCGI_STDOUT, 1, "x", 1, 0);
+    bc_fcgi_decoder_init(&d);
+    ck_assert_uint_eq(bc_fcgi_decode(&d, s.buf, 15, &ev), 15);
+    ck_assert_int_eq(ev.type, BC_FCGI_EV_NONE);
+    ck_assert_uint_eq(bc_fcgi_decode(&d, s.buf + 15, s.len - 15, &ev), 1);
+    ck_assert_int_eq(ev.type, BC_FCGI_EV_RECORD);
+    ck_assert_uint_eq(ev.record_type, BC_FCGI_GET_VALUES_RESULT);
+    ck_assert_uint_eq(ev.request_id, 0);
+    ck_assert_uint_eq(bc_fcgi_decode(&d, s.buf + 16, s.len - 16, &ev), 9);
+    ck_assert_int_eq(ev.type, BC_FCGI_EV_STDOUT);
+    ck_assert_uint_eq(ev.record_type, BC_FCGI_STDOUT);
+    ck_assert_uint_eq(ev.request_id, 1);
 }
 END_TEST
 
@@ -510,6 +588,8 @@ Suite *fcgi_record_suite(void)
     tcase_add_test(tc, test_decode_end_long_body);
     tcase_add_test(tc, test_decode_request_id);
     tcase_add_test(tc, test_decode_skip_only);
+    tcase_add_test(tc, test_decode_foreign_ids);
+    tcase_add_test(tc, test_decode_record_boundary);
     tcase_add_test(tc, test_decode_bad_version);
     tcase_add_test(tc, test_decode_bad_version_after_data);
     tcase_add_test(tc, test_decode_short_end);

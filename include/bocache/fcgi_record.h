@@ -58,11 +58,17 @@ typedef enum {
     BC_FCGI_EV_STDOUT,   /* data/len: a piece of FCGI_STDOUT content */
     BC_FCGI_EV_STDERR,   /* data/len: a piece of FCGI_STDERR content */
     BC_FCGI_EV_END,      /* END_REQUEST: app_status, protocol_status set */
-    BC_FCGI_EV_ERROR     /* malformed stream; the decoder stays in error */
+    BC_FCGI_EV_ERROR,    /* malformed stream; the decoder stays in error */
+    /* A whole record with nothing to deliver: an empty STDOUT or STDERR
+     * record (a stream's end) or a record of any other type, its content
+     * skipped. record_type and request_id say which, so that a client can
+     * refuse records that are not for its request. */
+    BC_FCGI_EV_RECORD
 } bc_fcgi_event_type;
 
 typedef struct bc_fcgi_event {
     bc_fcgi_event_type type;
+    uint8_t record_type; /* the FastCGI type of the record reported */
     uint16_t request_id;
     const uint8_t *data; /* points into the input given to the call */
     size_t len;
@@ -71,14 +77,16 @@ typedef struct bc_fcgi_event {
 } bc_fcgi_event;
 
 /* Incremental decoder state for records a responder sends (STDOUT, STDERR,
- * END_REQUEST; other types are skipped). Plain struct so it can live on the
- * stack or inside a connection; initialise with bc_fcgi_decoder_init. */
+ * END_REQUEST; other types are skipped and reported as RECORD). Plain struct so
+ * it can live on the stack or inside a connection; initialise with
+ * bc_fcgi_decoder_init. */
 typedef struct bc_fcgi_decoder {
     int state;
     uint8_t header[BC_FCGI_HEADER_LEN];
     size_t header_have;
     uint8_t type;
     uint16_t request_id;
+    size_t content_length; /* of the record being decoded */
     size_t content_left;
     size_t padding_left;
     uint8_t end_body[8];
@@ -90,9 +98,10 @@ void bc_fcgi_decoder_init(bc_fcgi_decoder *d);
 /* Consumes bytes from IN[0..LEN) until it has one event to report or the
  * input is used up, and returns the number of bytes consumed; EV says what
  * happened (BC_FCGI_EV_NONE when the input ran out first). Content is
- * reported zero-copy, possibly in several pieces for one record; empty
- * STDOUT/STDERR records (stream ends) produce no event. Call again with the
- * remaining bytes until it returns EV_NONE. */
+ * reported zero-copy, possibly in several pieces for one record. END and
+ * RECORD are reported once their record has been consumed whole, padding
+ * included, so the stream is at a record boundary after them. Call again
+ * with the remaining bytes until it returns EV_NONE. */
 size_t bc_fcgi_decode(bc_fcgi_decoder *d, const uint8_t *in, size_t len,
                       bc_fcgi_event *ev);
 

@@ -14,6 +14,7 @@ typedef struct {
     size_t out_len;
     size_t stdout_len, stderr_len;
     unsigned ends;
+    unsigned records; /* RECORD events */
     uint32_t last_app_status;
     uint8_t last_protocol_status;
     int error;
@@ -58,6 +59,9 @@ static void feed(bc_fcgi_decoder *d, const uint8_t *in, size_t len,
             r->ends++;
             r->last_app_status = ev.app_status;
             r->last_protocol_status = ev.protocol_status;
+        } else if (ev.type == BC_FCGI_EV_RECORD) {
+            FUZZ_CHECK(ev.len == 0);
+            r->records++;
         } else if (ev.type == BC_FCGI_EV_ERROR) {
             r->error = 1;
             FUZZ_CHECK(n == len - pos); /* swallows the rest */
@@ -85,6 +89,7 @@ static void same(const result *a, const result *b)
     FUZZ_CHECK(a->stdout_len == b->stdout_len);
     FUZZ_CHECK(a->stderr_len == b->stderr_len);
     FUZZ_CHECK(a->ends == b->ends);
+    FUZZ_CHECK(a->records == b->records);
     FUZZ_CHECK(a->last_app_status == b->last_app_status);
     FUZZ_CHECK(a->last_protocol_status == b->last_protocol_status);
     FUZZ_CHECK(a->error == b->error);
