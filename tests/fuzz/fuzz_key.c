@@ -215,6 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < NHEADERS; i++)
         h.values[i] = (flags >> (i + 2)) & 1 ? NULL : fields[2 + i];
 
+    memset(&req, 0, sizeof req);
     req.method = (flags & 3) == 0 ? "POST" : (flags & 3) == 1 ? "HEAD" : "GET";
     req.path = fields[0];
     req.query = (flags & 0x80) ? NULL : fields[1];
