@@ -35,6 +35,7 @@
 #include "bocache/misspred.h"
 #include "bocache/passhint.h"
 #include "bocache/response.h"
+#include "bocache/storable.h"
 #include "bocache/store.h"
 
 /* Index sets an entry joins: its path and up to this many tags less one. A
@@ -58,7 +59,8 @@ typedef struct worker worker;
  * parameters (FCGX_GetParam scans them all for every name). */
 typedef struct req_vars {
     const char *request_uri, *document_uri, *script_name, *method, *query,
-        *if_none_match, *if_modified_since;
+        *if_none_match, *if_modified_since, *authorization, *cookie;
+    int repeated; /* a variable the key or match reads came twice */
 } req_vars;
 
 struct bc_responder {
@@ -102,6 +104,7 @@ typedef struct fill {
     int lease_tried; /* the lookup was the lease attempt: see lease_rc */
     int lease_rc;    /* its take_lease result */
     long ttl;
+    long content_length; /* declared by the head, -1 when none */
     const char *xcache;
     const char *detail; /* Cache-Status detail, or NULL */
     size_t head_fill;   /* bytes in w->headbuf */
@@ -124,8 +127,8 @@ struct worker {
     bc_store *store;
     bc_fcgi_client *backend;
     char key[BC_KEY_MAX];
-    char lease[BC_KEY_MAX + 64]; /* the key's fill lease */
-    char leases[256];            /* the set of fills in flight */
+    char lease[BC_KEY_INTERNAL_MAX]; /* the key's fill lease */
+    char leases[BC_KEY_MAX];         /* the set of fills in flight */
     char token[48];              /* this fill's lease value */
     uint64_t token_base, fills;
     uint64_t mem_gen; /* memory tier generation before the lookup */
@@ -192,10 +195,14 @@ static int open_backend(worker *w)
 {
     const bc_config *cfg = w->ref->cfg;
     char err[256];
+    bc_fcgi_client_settings set = {
+        .connect_timeout_ms = cfg->backend.connect_timeout_ms,
+        .timeout_ms = cfg->backend.timeout_ms,
+        .keepalive = cfg->backend.keepalive,
+        .keepalive_timeout_ms = cfg->backend.keepalive_timeout_ms,
+    };
     bc_fcgi_client_free(w->backend);
-    w->backend = bc_fcgi_client_new(backend_address(w),
-                                    cfg->backend.connect_timeout_ms,
-                                    cfg->backend.timeout_ms, err, sizeof err);
+    w->backend = bc_fcgi_client_new(backend_address(w), &set, err, sizeof err);
     if (!w->backend) {
         bc_log(BC_LOG_ERROR, "backend: %s", err);
         return -1;
@@ -386,11 +393,33 @@ static int put(worker *w, const char *s, size_t n)
     return 0;
 }
 
+/* A request body nobody read (the request was a hit, or answered by an
+ * error page before the backend took it) would stay in a kept-alive web
+ * server connection ahead of the next request, which would then fail. It
+ * is read away, up to DRAIN_MAX bytes; past that the connection is closed
+ * after this response instead. */
+#define DRAIN_MAX (1024 * 1024)
+
+static void drain_body(worker *w)
+{
+    char buf[8192];
+    size_t total = 0;
+    int n;
+    if (!w->req.in || FCGX_HasSeenEOF(w->req.in) == EOF)
+        return;
+    while ((n = FCGX_GetStr(buf, sizeof buf, w->req.in)) > 0)
+        if ((total += (size_t)n) > DRAIN_MAX) {
+            w->req.keepConnection = 0;
+            return;
+        }
+}
+
 /* Ends the response to the client (END_REQUEST follows). */
 static void finish_out(worker *w)
 {
     if (w->npend > 0)
         flush_out(w);
+    drain_body(w);
     FCGX_Finish_r(&w->req);
 }
 
@@ -443,52 +472,69 @@ static const char *param(worker *w, const char *name)
 }
 
 /* Fills w->v in one pass over the parameters; the first of a name wins,
- * as with FCGX_GetParam. */
+ * as with FCGX_GetParam. A repeat of a name the key or the endpoint match
+ * reads sets repeated (SPEC 4.1): the backend may read the other copy.
+ * The If- headers are only compared against an entry, never keyed. */
 static void scan_vars(worker *w)
 {
-#define VAR(name, field) {name "=", sizeof name, offsetof(req_vars, field)}
+#define VAR(name, field, keyed)                                            \
+    {name "=", sizeof name, offsetof(req_vars, field), keyed}
     static const struct {
         const char *name; /* with the '=' */
         size_t len;
         size_t off;
+        int keyed;
     } vars[] = {
-        VAR("REQUEST_URI", request_uri),
-        VAR("DOCUMENT_URI", document_uri),
-        VAR("SCRIPT_NAME", script_name),
-        VAR("REQUEST_METHOD", method),
-        VAR("QUERY_STRING", query),
-        VAR("HTTP_IF_NONE_MATCH", if_none_match),
-        VAR("HTTP_IF_MODIFIED_SINCE", if_modified_since),
+        VAR("REQUEST_URI", request_uri, 1),
+        VAR("DOCUMENT_URI", document_uri, 1),
+        VAR("SCRIPT_NAME", script_name, 0),
+        VAR("REQUEST_METHOD", method, 1),
+        VAR("QUERY_STRING", query, 1),
+        VAR("HTTP_IF_NONE_MATCH", if_none_match, 0),
+        VAR("HTTP_IF_MODIFIED_SINCE", if_modified_since, 0),
+        VAR("HTTP_AUTHORIZATION", authorization, 0),
+        VAR("HTTP_COOKIE", cookie, 0),
     };
 #undef VAR
     memset(&w->v, 0, sizeof w->v);
     for (char **e = w->req.envp; e && *e; e++)
         for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
             const char **slot = (const char **)((char *)&w->v + vars[i].off);
-            if (**e == vars[i].name[0] && !*slot &&
+            if (**e == vars[i].name[0] &&
                 strncmp(*e, vars[i].name, vars[i].len) == 0) {
-                *slot = *e + vars[i].len;
+                if (!*slot)
+                    *slot = *e + vars[i].len;
+                else
+                    w->v.repeated |= vars[i].keyed;
                 break;
             }
         }
 }
 
-/* Looks a request header up by its HTTP name in the CGI variables. */
-static const char *header_lookup(void *ctx, const char *name)
+/* Looks a request header up by its HTTP name in the CGI variables: the
+ * first copy, and how many there are. */
+static const char *header_lookup(void *ctx, const char *name, int *count)
 {
     worker *w = ctx;
     char var[128] = "HTTP_";
     size_t i = 5;
+    *count = 0;
     for (; *name && i < sizeof var - 1; name++, i++)
         var[i] = *name == '-' ? '_' : (char)toupper((unsigned char)*name);
     if (*name)
         return NULL;
-    var[i] = '\0';
     /* CGI passes these two without the HTTP_ prefix. */
+    const char *want = var;
     if (strcmp(var, "HTTP_CONTENT_TYPE") == 0 ||
         strcmp(var, "HTTP_CONTENT_LENGTH") == 0)
-        return param(w, var + 5);
-    return param(w, var);
+        want = var + 5;
+    size_t wlen = strlen(want);
+    const char *first = NULL;
+    for (char **e = w->req.envp; e && *e; e++)
+        if (strncmp(*e, want, wlen) == 0 && (*e)[wlen] == '=' &&
+            (*count)++ == 0)
+            first = *e + wlen + 1;
+    return first;
 }
 
 /* Splits the request URI into path and query without copying the path
@@ -518,6 +564,8 @@ static void request_view(worker *w, bc_request *rq, char *pathbuf,
         rq->query = q + 1;
     rq->header = header_lookup;
     rq->ctx = w;
+    rq->document_uri = w->v.document_uri;
+    rq->repeated_vars = w->v.repeated;
 }
 
 /* ---- serving a hit ---- */
@@ -539,8 +587,10 @@ static int hit_headers(worker *w, const bc_entry *e, const char *label,
     return end_cache_headers(w, age);
 }
 
-/* Answers 304 with the stored lines a 304 carries (RFC 9110 15.4.5). */
-static void send_not_modified(worker *w, const bc_entry *e, long age)
+/* Answers 304 with the stored lines a 304 carries (RFC 9110 15.4.5),
+ * labelled as the entry is (HIT or STALE). */
+static void send_not_modified(worker *w, const bc_entry *e, long age,
+                              const char *label)
 {
     w->out_len = 0;
     static const char status[] = "Status: 304 Not Modified\r\n";
@@ -553,7 +603,7 @@ static void send_not_modified(worker *w, const bc_entry *e, long age)
             out_add(w, p, (size_t)(next - p));
         p = next;
     }
-    if (hit_headers(w, e, "HIT", age) == 0)
+    if (hit_headers(w, e, label, age) == 0)
         put(w, w->out, w->out_len);
 }
 
@@ -582,7 +632,7 @@ static void serve_entry(worker *w, const bc_entry *e, long age,
                                              : BC_STAT_HIT,
                  1);
     if (not_modified(w, e)) {
-        send_not_modified(w, e, age);
+        send_not_modified(w, e, age, label);
         return;
     }
     w->out_len = 0;
@@ -624,8 +674,11 @@ static int keep_stale(worker *w, const char *data, size_t len)
 static void serve_stale(worker *w)
 {
     bc_entry e;
-    if (bc_entry_decode(w->stale, w->stale_len, &e) == 0)
-        serve_entry(w, &e, (long)bc_entry_age(&e, bc_wall_ms()), "STALE");
+    if (bc_entry_decode(w->stale, w->stale_len, &e) < 0)
+        return;
+    long age = (long)bc_entry_age(&e, bc_wall_ms());
+    /* A newer fill found by stale_still_valid may be fresh. */
+    serve_entry(w, &e, age, age < (long)e.ttl ? "HIT" : "STALE");
 }
 
 /* Keeps a fresh entry in the memory tier for memory_ttl, never past its
@@ -663,6 +716,32 @@ static lookup_result classify(worker *w, const char *data, size_t len)
     if (age < (long)e.ttl + (long)e.stale_ttl && keep_stale(w, data, len) == 0)
         return LOOK_STALE;
     return LOOK_MISS;
+}
+
+/* Whether the stale copy may stand in for the backend's failure (SPEC 7):
+ * never one that an invalidation removed after this request read it (SPEC
+ * 6). The entry is read again; the copy stands while Redis still holds
+ * it, and a newer fill within its stale window takes its place. When
+ * Redis cannot answer, the copy stands only if no invalidation has arrived
+ * since the lookup and the listener is hearing them. */
+static int stale_still_valid(worker *w)
+{
+    const char *data;
+    size_t len;
+    bc_entry mine, now;
+    if (bc_entry_decode(w->stale, w->stale_len, &mine) < 0)
+        return 0;
+    int rc = bc_store_get(w->store, w->key, &data, &len);
+    if (rc < 0)
+        return atomic_load(&w->r->hint_gen) == w->hint_gen &&
+               atomic_load(&w->r->subscribed);
+    if (rc == 0 || bc_entry_decode(data, len, &now) < 0)
+        return 0;
+    if (now.created_ms == mine.created_ms)
+        return 1;
+    long age = (long)bc_entry_age(&now, bc_wall_ms());
+    return age < (long)now.ttl + (long)now.stale_ttl &&
+           keep_stale(w, data, len) == 0;
 }
 
 /* Serves the key from the memory tier when it holds it fresh. */
@@ -954,50 +1033,11 @@ static int serve_cached(worker *w)
 
 /* ---- forwarding ---- */
 
-static int status_listed(const bc_endpoint *ep, int status)
+/* What of the request the storability verdict depends on. */
+static unsigned request_flags(const worker *w)
 {
-    for (size_t i = 0; i < ep->nstatuses; i++)
-        if (ep->statuses[i] == status)
-            return 1;
-    return 0;
-}
-
-/* Whether the key already separates responses by header NAME. */
-static int keyed_on(const worker *w, const char *name, size_t len)
-{
-    const bc_config *cfg = w->ref->cfg;
-    const bc_endpoint *ep = w->ep;
-    for (size_t i = 0; i < ep->nvary; i++)
-        if (strlen(ep->vary[i]) == len &&
-            strncasecmp(ep->vary[i], name, len) == 0)
-            return 1;
-    const char *id1 = NULL, *id2 = NULL;
-    if (ep->key_type == BC_KEYTYPE_API_KEY)
-        id1 = cfg->identity.api_key_header;
-    else if (ep->key_type == BC_KEYTYPE_PARTNER_ORIGIN) {
-        id1 = cfg->identity.partner_id_header;
-        id2 = "Origin";
-    }
-    return (id1 && strlen(id1) == len && strncasecmp(id1, name, len) == 0) ||
-           (id2 && strlen(id2) == len && strncasecmp(id2, name, len) == 0);
-}
-
-/* Checks a Vary value: "*" or a header outside the key forbids storing. */
-static int vary_ok(const worker *w, const char *v, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-            i++;
-        size_t s = i;
-        while (i < len && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
-            i++;
-        if (i == s)
-            continue;
-        if ((i - s == 1 && v[s] == '*') || !keyed_on(w, v + s, i - s))
-            return 0;
-    }
-    return 1;
+    return (w->v.authorization ? BC_REQ_AUTHORIZATION : 0u) |
+           (w->v.cookie ? BC_REQ_COOKIE : 0u);
 }
 
 /* Decides from the head whether the response may be stored; sets the
@@ -1005,42 +1045,13 @@ static int vary_ok(const worker *w, const char *v, size_t len)
 static void judge_head(worker *w)
 {
     fill *f = &w->f;
-    const bc_response_head *h = &w->head;
-    bc_cache_control cc;
-    bc_cache_control_init(&cc);
-    f->storable = 0;
-    if (!status_listed(w->ep, h->status)) {
-        f->detail = "status";
-        return;
-    }
-    for (size_t i = 0; i < h->nheaders; i++) {
-        const bc_header *hd = &h->headers[i];
-        if (bc_header_is(hd, "Set-Cookie")) {
-            f->detail = "set-cookie";
-            return;
-        }
-        if (bc_header_is(hd, "Vary") && !vary_ok(w, hd->value, hd->value_len)) {
-            f->detail = "vary";
-            return;
-        }
-        if (bc_header_is(hd, "Cache-Control"))
-            bc_cache_control_parse(&cc, hd->value, hd->value_len);
-        if (bc_header_is(hd, "Content-Length") &&
-            strtol(hd->value, NULL, 10) > w->ref->cfg->cache.max_object_size) {
-            f->detail = "too-large";
-            return;
-        }
-    }
-    if (cc.no_store || cc.private_) {
-        f->detail = cc.no_store ? "no-store" : "private";
-        return;
-    }
-    f->ttl = bc_cache_control_ttl(&cc, w->ep->ttl);
-    if (f->ttl <= 0) {
-        f->detail = "max-age-0";
-        return;
-    }
-    f->storable = 1;
+    bc_verdict v;
+    bc_storable_judge(w->ref->cfg, w->ep, &w->head, request_flags(w), &v);
+    f->storable = v.reason == NULL;
+    f->ttl = v.ttl;
+    f->content_length = v.content_length;
+    if (v.reason)
+        f->detail = v.reason;
 }
 
 /* Collects surrogate tags, space-separated, from a tags header value (the
@@ -1160,7 +1171,7 @@ static int on_stdout(void *ctx, const char *data, size_t len)
         f->bad_head = 1;
         return -1;
     }
-    if (f->has_stale && w->head.status >= 500) {
+    if (f->has_stale && w->head.status >= 500 && stale_still_valid(w)) {
         f->use_stale = 1; /* SPEC 7: the stale entry beats an error */
         return -1;
     }
@@ -1224,10 +1235,17 @@ static size_t collect_params(worker *w)
     return n;
 }
 
-/* Encodes the response kept in the fill as an entry; returns its size or 0. */
+/* Encodes the response kept in the fill as an entry; returns its size or 0.
+ * A body other than the length the head declared is a backend fault the
+ * web server may have framed differently: passed on, never stored. */
 static size_t encode_entry(worker *w)
 {
     fill *f = &w->f;
+    if (f->content_length >= 0 && (long)w->body_len != f->content_length) {
+        f->storable = 0;
+        f->detail = "malformed";
+        return 0;
+    }
     bc_entry e = {
         .status = w->head.status,
         .created_ms = bc_wall_ms(),
@@ -1279,12 +1297,26 @@ static size_t forward(worker *w)
     size_t n = collect_params(w);
     bc_backend_status st =
         bc_fcgi_client_request(w->backend, w->params, n, read_body, w, &sink);
-    if (st == BC_BACKEND_OK && !f->head_done) {
-        /* The stream ended inside or before the head. */
+    if ((st == BC_BACKEND_OK || st == BC_BACKEND_UNCLEAN) && !f->head_done) {
+        /* The stream ended inside or before the head: whatever the
+         * connection carries next is not to be trusted either. */
+        bc_fcgi_client_close(w->backend);
         f->bad_head = 1;
         st = BC_BACKEND_PROTOCOL;
     }
-    if (st != BC_BACKEND_OK && !f->head_done && f->has_stale) {
+    if (st == BC_BACKEND_UNCLEAN) {
+        /* SPEC 6: the answer ended with its END_REQUEST but the exchange
+         * was not clean (another request's records, a protocolStatus, bytes
+         * after the end). It goes to the client as it came and is never
+         * stored; the client closed the connection. */
+        f->storable = 0;
+        if (f->keyed)
+            f->detail = "malformed";
+        log_backend_failure(w, st);
+        return 0;
+    }
+    if (st != BC_BACKEND_OK && !f->head_done && f->has_stale &&
+        (f->use_stale || stale_still_valid(w))) {
         log_backend_failure(w, st);
         serve_stale(w);
         return 0;
@@ -1319,6 +1351,7 @@ static size_t forward(worker *w)
 static void reset_fill(worker *w)
 {
     memset(&w->f, 0, sizeof w->f);
+    w->f.content_length = -1;
 }
 
 /* Sends the store of the encoded entry with its tag and path index
@@ -1357,18 +1390,19 @@ static int store_entry(worker *w, size_t entry_len)
     return rc;
 }
 
-/* RFC 9111 4.4: a successful unsafe request invalidates what is stored for
- * its path. */
+/* RFC 9111 4.4: a successful answer to a method that may change state
+ * (every method but the safe GET, HEAD, OPTIONS and TRACE, unknown ones
+ * included) invalidates what is stored for its path. */
 static int unsafe_success(const worker *w, const char *method)
 {
-    static const char *const unsafe[] = {"POST", "PUT", "PATCH", "DELETE"};
+    static const char *const safe[] = {"GET", "HEAD", "OPTIONS", "TRACE"};
     int status = w->head.status;
     if (!w->f.head_done || w->f.cut || status < 200 || status >= 400)
         return 0;
-    for (size_t i = 0; i < sizeof unsafe / sizeof *unsafe; i++)
-        if (strcmp(method, unsafe[i]) == 0)
-            return 1;
-    return 0;
+    for (size_t i = 0; i < sizeof safe / sizeof *safe; i++)
+        if (strcmp(method, safe[i]) == 0)
+            return 0;
+    return 1;
 }
 
 /* Tells every process's memory tier about a path invalidation: dropped
@@ -1379,9 +1413,11 @@ static int unsafe_success(const worker *w, const char *method)
 static void announce_path(worker *w, const char *path)
 {
     const bc_config *cfg = w->ref->cfg;
-    char pattern[256], id[40];
+    char pattern[BC_KEY_MAX], id[40];
     unsigned char rnd[16];
-    snprintf(pattern, sizeof pattern, "%s:*", cfg->redis.prefix);
+    int n = snprintf(pattern, sizeof pattern, "%s:*", cfg->redis.prefix);
+    if (n < 0 || (size_t)n >= sizeof pattern)
+        return;
     char *uris[1] = {(char *)path};
     bc_message m = {.pattern = pattern, .uris = uris, .nuris = 1};
     drop_ctx d = {cfg, &m};
@@ -1397,19 +1433,49 @@ static void announce_path(worker *w, const char *path)
     free(json);
 }
 
-static void invalidate_path(worker *w, const char *path)
+/* Invalidates the entries of PATH[0..LEN), a path as requests send it. */
+static void invalidate_path(worker *w, const char *path, size_t len)
 {
-    char enc[BC_KEY_MAX];
-    size_t n = bc_key_encode_segment(path, strlen(path), enc, sizeof enc);
-    if (n == (size_t)-1)
-        return;
+    char enc[BC_KEY_MAX], raw[BC_KEY_MAX];
+    size_t n = bc_key_encode_segment(path, len, enc, sizeof enc);
+    if (n == (size_t)-1 || len >= sizeof raw)
+        return; /* longer than any key: nothing stored under it */
+    memcpy(raw, path, len);
+    raw[len] = '\0';
     long removed = bc_invalidate_path(w->store, w->ref->cfg, enc, n);
     atomic_fetch_add(&w->r->hint_gen, 1); /* it removed pass markers too */
-    if (removed > 0)
+    if (removed < 0)
+        bc_log_limited(&w->r->backend_log, BC_LOG_ERROR,
+                       "%s: Redis did not take the invalidation after an "
+                       "unsafe request; its entries stay until their TTL",
+                       raw);
+    else if (removed > 0)
         bc_log(BC_LOG_DEBUG, "%s: %ld entries invalidated by an unsafe "
-                             "request", path, removed);
+                             "request", raw, removed);
     if (w->r->mem)
-        announce_path(w, path);
+        announce_path(w, raw);
+}
+
+/* RFC 9111 4.4: the request's path, the path the web server resolved it
+ * to when that differs, and the same-origin paths of the response's
+ * Location and Content-Location headers. */
+static void invalidate_unsafe(worker *w, const char *path)
+{
+    invalidate_path(w, path, strlen(path));
+    const char *doc = w->v.document_uri;
+    if (doc && strcmp(doc, path) != 0)
+        invalidate_path(w, doc, strlen(doc));
+    const char *host = param(w, "HTTP_HOST");
+    for (size_t i = 0; i < w->head.nheaders; i++) {
+        const bc_header *h = &w->head.headers[i];
+        const char *p;
+        size_t plen;
+        if ((bc_header_is(h, "Location") ||
+             bc_header_is(h, "Content-Location")) &&
+            bc_response_location_path(h->value, h->value_len, host, &p,
+                                      &plen))
+            invalidate_path(w, p, plen);
+    }
 }
 
 /* ---- status endpoint ---- */
@@ -1446,9 +1512,10 @@ static void serve_status(worker *w)
         return;
     }
     unsigned long long totals[BC_STAT_COUNT] = {0};
-    char key[256];
-    snprintf(key, sizeof key, "%s:#stats", cfg->redis.prefix);
-    int up = bc_store_hgetall(w->store, key, take_stat, totals) == 0;
+    char key[BC_KEY_MAX];
+    int up = bc_key_internal_raw(cfg, "stats", NULL, 0, key, sizeof key) ==
+                 0 &&
+             bc_store_hgetall(w->store, key, take_stat, totals) == 0;
     out_printf(w, "Status: 200 OK\r\nContent-Type: text/plain; "
                   "version=0.0.4\r\nCache-Control: no-store\r\n\r\n");
     out_printf(w, "# HELP bocache_redis_up Whether Redis answered.\n"
@@ -1493,15 +1560,9 @@ static void count_forward(worker *w, size_t entry_len)
  * fault or a client that left, which may pass). */
 static int declared_not_storable(const fill *f)
 {
-    static const char *const declared[] = {
-        "set-cookie", "vary",      "too-large",    "no-store",
-        "private",    "max-age-0", "too-many-tags"};
-    if (!f->head_done || f->cut || f->client_gone || !f->detail)
+    if (!f->head_done || f->cut || f->client_gone)
         return 0;
-    for (size_t i = 0; i < sizeof declared / sizeof *declared; i++)
-        if (strcmp(f->detail, declared[i]) == 0)
-            return 1;
-    return 0;
+    return bc_storable_declared(f->detail);
 }
 
 /* A fill that was not stored leaves a pass marker: requests for the key
@@ -1563,9 +1624,11 @@ static void handle(worker *w)
         if (!f->cut)
             finish_out(w);
         end_fill(w, entry_len);
-    } else if (ks == BC_KEY_METHOD && unsafe_success(w, rq.method)) {
+    } else if (ks != BC_KEY_NO_ENDPOINT && unsafe_success(w, rq.method)) {
+        /* Before END_REQUEST, so the client's next GET reads its write;
+         * the response waits in libfcgi's buffer meanwhile. */
+        invalidate_unsafe(w, rq.path);
         finish_out(w);
-        invalidate_path(w, rq.path);
     }
 }
 
@@ -1638,7 +1701,7 @@ static void *worker_main(void *arg)
         if (w->f.cut)
             FCGX_Free(&w->req, 1);
         else
-            FCGX_Finish_r(&w->req);
+            finish_out(w);
         bc_store_idle(w->store);
         trim_buffers(w);
     }
@@ -1812,9 +1875,14 @@ void bc_responder_reload(bc_responder *r, bc_config *cfg)
         bc_config_free(old->cfg);
         free(old);
     }
-    /* The channel or Redis may have changed: subscribe afresh. */
+    /* The channel or Redis may have changed: subscribe afresh. Until the
+     * new subscription stands no invalidation is heard, so the memory
+     * tier is emptied and off meanwhile, as after a lost subscription;
+     * after the old listener has stopped, so that it cannot turn the
+     * tier back on. */
     char err[256];
     stop_listener(r);
+    on_lost(r);
     if (start_listener(r, err, sizeof err) < 0)
         bc_log(BC_LOG_ERROR, "reload: invalidation listener: %s", err);
 }

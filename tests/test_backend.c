@@ -13,8 +13,9 @@
  * followed by the request body, so a test can tell a hit (old call number)
  * from a miss. Query parameters change the answer: status=N, cc=VALUE
  * (Cache-Control, percent-decoded), cookie=1, size=N, sleep_ms=N, tags=a,b,
- * vary=VALUE, etag=V, lm=DATE, stderr=1, garbage=1, nohead=1, drop=1,
- * drip_ms=N; see handle() for what each does. */
+ * vary=VALUE, location=URI, clocation=URI (Content-Location), etag=V,
+ * lm=DATE, stderr=1, garbage=1, nohead=1, drop=1, drip_ms=N; see handle()
+ * for what each does. */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <limits.h>
@@ -46,6 +47,8 @@ struct tweaks {
     long sleep_ms;
     char tags[PARAM_MAX];
     char vary[PARAM_MAX];
+    char location[PARAM_MAX];
+    char clocation[PARAM_MAX];
     char etag[PARAM_MAX];
     char lm[PARAM_MAX];
     int err_line;
@@ -132,6 +135,10 @@ static void parse_query(const char *qs, struct tweaks *t)
             snprintf(t->tags, sizeof(t->tags), "%s", value);
         else if (strcmp(name, "vary") == 0)
             snprintf(t->vary, sizeof(t->vary), "%s", value);
+        else if (strcmp(name, "location") == 0)
+            snprintf(t->location, sizeof(t->location), "%s", value);
+        else if (strcmp(name, "clocation") == 0)
+            snprintf(t->clocation, sizeof(t->clocation), "%s", value);
         else if (strcmp(name, "etag") == 0)
             snprintf(t->etag, sizeof(t->etag), "%s", value);
         else if (strcmp(name, "lm") == 0)
@@ -294,6 +301,10 @@ static void handle(FCGX_Request *r)
         FCGX_FPrintF(r->out, "X-Cache-Tags: %s\r\n", t.tags);
     if (t.vary[0] != '\0')
         FCGX_FPrintF(r->out, "Vary: %s\r\n", t.vary);
+    if (t.location[0] != '\0')
+        FCGX_FPrintF(r->out, "Location: %s\r\n", t.location);
+    if (t.clocation[0] != '\0')
+        FCGX_FPrintF(r->out, "Content-Location: %s\r\n", t.clocation);
     if (t.etag[0] != '\0')
         FCGX_FPrintF(r->out, "ETag: %s\r\n", t.etag);
     if (t.lm[0] != '\0')
