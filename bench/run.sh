@@ -14,6 +14,7 @@
 # SIZES, CASES (a subset of the rows, for quick comparisons), FILL_SMALL,
 # FILL_BIG (0 skips the large-fill rows), NGINX_WORKERS, UPSTREAM_KEEPALIVE,
 # WORKERS_CLOSE, WORKERS_KEEPALIVE, MODES ("close keepalive"),
+# BACKEND_KEEPALIVE (bocache's backend.keepalive, false by default),
 # CALLGRIND_N (requests per callgrind phase; 0 skips callgrind),
 # BENCH_SRC (worktree | HEAD: what is built; worktree falls back to HEAD
 # when it does not build), NO_BUILD=1 (reuse _build/bench), KEEP_WORK=1
@@ -47,6 +48,9 @@ UPSTREAM_KEEPALIVE=${UPSTREAM_KEEPALIVE:-32}
 WORKERS_CLOSE=${WORKERS_CLOSE:-$CONNS}
 WORKERS_KEEPALIVE=${WORKERS_KEEPALIVE:-$((UPSTREAM_KEEPALIVE * NGINX_WORKERS))}
 MODES=${MODES:-"close keepalive"}
+# bocache's backend.keepalive: false (the default, a connection per
+# request) or true (each worker keeps its backend connection).
+BACKEND_KEEPALIVE=${BACKEND_KEEPALIVE:-false}
 BENCH_SRC=${BENCH_SRC:-worktree}
 SLOW_MS=20
 REF_THREADS=$((WORKERS_KEEPALIVE > CONNS ? WORKERS_KEEPALIVE : CONNS))
@@ -231,7 +235,8 @@ bc_conf() { # bc_conf NAME WORKERS MEMORY_SIZE REDIS_TIMEOUT_MS
     cat >"$work/$name.conf" <<CONF
 workers = $2;
 log_level = "info";
-backend: { address = "unix:$work/slow-${name:0:3}.sock"; timeout_ms = 30000; };
+backend: { address = "unix:$work/slow-${name:0:3}.sock"; timeout_ms = 30000;
+           keepalive = $BACKEND_KEEPALIVE; };
 redis: { address = "127.0.0.1:$redis_port"; prefix = "${name:0:3}"; timeout_ms = $4; };
 cache: { ttl = 3600; max_object_size = 1048576; memory_size = $3; memory_ttl = 60; };
 endpoints = (
@@ -641,7 +646,8 @@ print(f"bocache benchmark: wrk -t2 -c$CONNS -d${DURATION}s --latency, median of 
       f"$ROUNDS interleaved rounds; nginx $NGINX_WORKERS workers; "
       f"$(nproc) CPUs; 20 ms backend; bocache built from $built_from ($rev$dirty)")
 print("bocache workers: close mode $WORKERS_CLOSE, keepalive mode "
-      "$WORKERS_KEEPALIVE (upstream keepalive $UPSTREAM_KEEPALIVE x $NGINX_WORKERS nginx workers)")
+      "$WORKERS_KEEPALIVE (upstream keepalive $UPSTREAM_KEEPALIVE x $NGINX_WORKERS nginx workers); "
+      "backend.keepalive = $BACKEND_KEEPALIVE")
 print()
 hdr = ("| entries | nginx->upstream | case | body | req/s | p50 ms | p99 ms | "
        "non-2xx / sock err | RSS MB (server) | RSS MB (nginx wrk.) | vs reference |")

@@ -56,6 +56,8 @@ static void assert_defaults(const bc_config *c)
     ck_assert_ptr_null(c->backend.address);
     ck_assert_int_eq(c->backend.connect_timeout_ms, 1000);
     ck_assert_int_eq(c->backend.timeout_ms, 30000);
+    ck_assert_int_eq(c->backend.keepalive, 0);
+    ck_assert_int_eq(c->backend.keepalive_timeout_ms, 2000);
     ck_assert_str_eq(c->redis.address, "127.0.0.1:6379");
     ck_assert_int_eq(c->redis.db, 0);
     ck_assert_str_eq(c->redis.password, "");
@@ -108,7 +110,7 @@ static const char full_text[] =
     "backend: {\n"
     "  address = \"127.0.0.1:9000\";\n"
     "  connect_timeout_ms = 250;\n"
-    "  timeout_ms = 5000;\n"
+    "  timeout_ms = 5000; keepalive = true; keepalive_timeout_ms = 500;\n"
     "};\n"
     "redis: {\n"
     "  address = \"unix:/run/redis/redis.sock\";\n"
@@ -155,6 +157,8 @@ static void assert_full(const bc_config *c)
     ck_assert_str_eq(c->backend.address, "127.0.0.1:9000");
     ck_assert_int_eq(c->backend.connect_timeout_ms, 250);
     ck_assert_int_eq(c->backend.timeout_ms, 5000);
+    ck_assert_int_eq(c->backend.keepalive, 1);
+    ck_assert_int_eq(c->backend.keepalive_timeout_ms, 500);
     ck_assert_str_eq(c->redis.address, "unix:/run/redis/redis.sock");
     ck_assert_int_eq(c->redis.db, 3);
     ck_assert_str_eq(c->redis.password, "s3cret");
@@ -353,6 +357,12 @@ static const struct bad bad_cases[] = {
      NAME ":1: 'redis.db' must be between 0 and 2147483647"},
     {"backend: { timeout_ms = 0; };\n",
      NAME ":1: 'backend.timeout_ms' must be between 1 and 86400000"},
+    {"backend: { keepalive_timeout_ms = 0; };\n",
+     NAME ":1: 'backend.keepalive_timeout_ms' must be between 1 and 3600000"},
+    {"backend: { keepalive_timeout_ms = 3600001; };\n",
+     NAME ":1: 'backend.keepalive_timeout_ms' must be between 1 and 3600000"},
+    {"backend: {\n  keepalive = 1; };\n",
+     NAME ":2: 'backend.keepalive' must be a boolean (true or false)"},
     {"endpoints = ({ path = \"/a/\";\n  ttl = 0; });\n",
      NAME ":2: 'endpoints[0].ttl' must be between 1 and 31536000"},
     {"endpoints = ({ path = \"/a/\";\n  stale_ttl = -1; });\n",
