@@ -90,30 +90,32 @@ EOF
 
 # fill N [TAGGED]: N entries of 10,000 partners (partner i % 10000, page
 # i / 10000), so that p=7* matches 1,111 partners in 10,000 (11 %); with
-# TAGGED, every (N / TAGGED)-th entry is also a member of bocache:#tag:T.
+# TAGGED, every (N / TAGGED)-th entry is also a member of the tag index
+# bocache:#tagz:T (a sorted set scored by expiry: here far in the future).
 # RESP through redis-cli --pipe.
 fill() {
     local n=$1 tagged=${2:-0}
     rcli flushall >/dev/null
     awk -v n="$n" -v tagged="$tagged" 'BEGIN {
         step = tagged > 0 ? int(n / tagged) : 0
-        tagkey = "bocache:#tag:T"
+        tagkey = "bocache:#tagz:T"
+        score = "$13\r\n9999999999999\r\n"
         m = 0; members = ""
         for (i = 0; i < n; i++) {
             k = sprintf("bocache:partner_id_and_origin:p=%d,o=https%%3A//x:/api/v1/w/?page=%d",
                         i % 10000, int(i / 10000))
             printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$1\r\nv\r\n", length(k), k
             if (step > 0 && i % step == 0) {
-                members = members sprintf("$%d\r\n%s\r\n", length(k), k)
+                members = members score sprintf("$%d\r\n%s\r\n", length(k), k)
                 if (++m == 100) {
-                    printf "*%d\r\n$4\r\nSADD\r\n$%d\r\n%s\r\n%s", m + 2,
+                    printf "*%d\r\n$4\r\nZADD\r\n$%d\r\n%s\r\n%s", 2 * m + 2,
                            length(tagkey), tagkey, members
                     m = 0; members = ""
                 }
             }
         }
         if (m > 0)
-            printf "*%d\r\n$4\r\nSADD\r\n$%d\r\n%s\r\n%s", m + 2,
+            printf "*%d\r\n$4\r\nZADD\r\n$%d\r\n%s\r\n%s", 2 * m + 2,
                    length(tagkey), tagkey, members
     }' | rcli --pipe >"$DIR/pipe.log" 2>&1 || {
         cat "$DIR/pipe.log" >&2
@@ -158,7 +160,7 @@ for n in $SIZES; do
     fill "$n" "$tagged"
     echo "# filled $(rcli dbsize) keys in $((($(now_ns) - t0) / 1000000)) ms" >&2
     if [ "$tagged" -gt 0 ]; then
-        timed "invalidate --tag T ($tagged tagged)" "$(rcli scard bocache:#tag:T)" \
+        timed "invalidate --tag T ($tagged tagged)" "$(rcli zcard bocache:#tagz:T)" \
             invalidate --tag T
     fi
     timed "invalidate --pattern '...:p=7*' ($n)" "$(rcli dbsize)" \

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bocache/glob.h"
 #include "bocache/key.h"
@@ -81,53 +82,105 @@ int bc_invalidate_covers(const bc_config *cfg, const bc_message *m,
     return 0;
 }
 
+/* Who claims: this thread of this process on this host. A retry by the
+ * same thread recognises its own claim. */
+static void claim_owner(char *out, size_t outlen)
+{
+    char host[256];
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "?");
+    host[sizeof host - 1] = '\0';
+    snprintf(out, outlen, "%s/%ld/%ld", host, (long)getpid(), (long)gettid());
+}
+
 int bc_invalidate_claim(bc_store *st, const bc_config *cfg, const char *id)
 {
-    char key[BC_KEY_MAX];
+    char key[BC_KEY_MAX], owner[320];
     if (bc_key_internal(cfg, "id", id, strlen(id), key, sizeof key) < 0)
         return -1;
-    return bc_store_claim(st, key, BC_INVALIDATE_ID_TTL);
+    claim_owner(owner, sizeof owner);
+    return bc_store_claim(st, key, owner, BC_INVALIDATE_ID_TTL);
+}
+
+/* The longest a pass marker lives (responder.c's PASS_DECLARED_MS). */
+#define PASS_MAX_MS 10000
+
+long bc_invalidate_retry_ms(const bc_config *cfg)
+{
+    long ms = (long)(cfg->cache.ttl + cfg->cache.stale_ttl) * 1000;
+    for (size_t i = 0; i < cfg->nendpoints; i++) {
+        const bc_endpoint *e = &cfg->endpoints[i];
+        long t = (long)(e->ttl + e->stale_ttl) * 1000;
+        ms = t > ms ? t : ms;
+    }
+    /* A lease's registration lives twice its lease. */
+    long lease = 2 * ((long)cfg->backend.timeout_ms + 1000);
+    ms = lease > ms ? lease : ms;
+    return PASS_MAX_MS > ms ? PASS_MAX_MS : ms;
 }
 
 int bc_invalidate_tag_index(const bc_config *cfg, const char *tag,
                             size_t len, char *out, size_t outlen)
 {
-    return bc_key_internal(cfg, "tag", tag, len, out, outlen);
+    return bc_key_internal(cfg, "tagz", tag, len, out, outlen);
 }
 
 int bc_invalidate_path_index(const bc_config *cfg, const char *encoded_path,
                              size_t len, char *out, size_t outlen)
 {
-    return bc_key_internal(cfg, "path", encoded_path, len, out, outlen);
+    return bc_key_internal_raw(cfg, "pathz", encoded_path, len, out, outlen);
 }
 
 int bc_invalidate_lease_key(const bc_config *cfg, const char *key, char *out,
                             size_t outlen)
 {
-    int n = snprintf(out, outlen, "%s:#lease:%s", cfg->redis.prefix, key);
-    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+    return bc_key_internal_raw(cfg, "lease", key, strlen(key), out, outlen);
 }
 
 int bc_invalidate_lease_set(const bc_config *cfg, char *out, size_t outlen)
 {
-    int n = snprintf(out, outlen, "%s:#leases", cfg->redis.prefix);
-    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+    return bc_key_internal_raw(cfg, "leasez", NULL, 0, out, outlen);
 }
 
-/* What a scan takes: entries a message covers, every entry listed in an
- * index, or the leases of the entries a message (or a path) covers. */
+/* The names older versions used for the same indexes, as SETs. */
+static int legacy_tag_index(const bc_config *cfg, const char *tag,
+                            char *out, size_t outlen)
+{
+    return bc_key_internal(cfg, "tag", tag, strlen(tag), out, outlen);
+}
+
+static int legacy_path_index(const bc_config *cfg, const char *encoded_path,
+                             size_t len, char *out, size_t outlen)
+{
+    return bc_key_internal(cfg, "path", encoded_path, len, out, outlen);
+}
+
+static int legacy_lease_set(const bc_config *cfg, char *out, size_t outlen)
+{
+    return bc_key_internal_raw(cfg, "leases", NULL, 0, out, outlen);
+}
+
+/* What a scan takes: entries a message covers, every live entry listed in
+ * an index, or the leases of the entries a message (or a path) covers. */
 typedef enum { TAKE_COVERED, TAKE_ENTRY, TAKE_LEASE } take_mode;
 
-/* Keys found by one scan step, waiting for their UNLINK. */
+/* Keys found by one scan step, waiting for their UNLINK; for an index
+ * also every member read, with its score, to be forgotten once the
+ * entries are gone. */
 typedef struct batch {
     const bc_config *cfg;
     take_mode mode;
     const bc_message *m; /* TAKE_COVERED, TAKE_LEASE (NULL: every lease) */
     const char *path;    /* TAKE_LEASE by path, when not NULL */
     size_t path_len;
-    char **keys;
-    size_t *lens;
-    size_t n, cap;
+    int64_t now_ms; /* sorted sets: members scored up to this expired */
+    int forget;     /* keep the members read, for bc_store_index_forget */
+    struct list {
+        char **keys;
+        size_t *lens;
+        int64_t *scores;
+        size_t n, cap;
+    } out, seen;
     int oom;
 } batch;
 
@@ -163,23 +216,24 @@ static int take(const batch *b, const char *key, size_t len)
     return 0;
 }
 
-static int collect(void *ctx, const char *key, size_t len)
+static int push(batch *b, struct list *l, const char *key, size_t len,
+                int64_t score)
 {
-    batch *b = ctx;
-    if (!take(b, key, len))
-        return 0;
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        char **k = realloc(b->keys, cap * sizeof *k);
-        size_t *l = k ? realloc(b->lens, cap * sizeof *l) : NULL;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        char **k = realloc(l->keys, cap * sizeof *k);
         if (k)
-            b->keys = k;
-        if (!l) {
+            l->keys = k;
+        size_t *n = k ? realloc(l->lens, cap * sizeof *n) : NULL;
+        if (n)
+            l->lens = n;
+        int64_t *s = n ? realloc(l->scores, cap * sizeof *s) : NULL;
+        if (!s) {
             b->oom = 1;
             return -1;
         }
-        b->lens = l;
-        b->cap = cap;
+        l->scores = s;
+        l->cap = cap;
     }
     char *copy = malloc(len + 1);
     if (!copy) {
@@ -188,70 +242,127 @@ static int collect(void *ctx, const char *key, size_t len)
     }
     memcpy(copy, key, len);
     copy[len] = '\0';
-    b->keys[b->n] = copy;
-    b->lens[b->n++] = len;
+    l->keys[l->n] = copy;
+    l->lens[l->n] = len;
+    l->scores[l->n++] = score;
     return 0;
 }
 
-static long flush_batch(bc_store *st, batch *b)
+static int collect(void *ctx, const char *key, size_t len)
 {
-    long removed = bc_store_unlink(st, b->keys, b->lens, b->n);
-    for (size_t i = 0; i < b->n; i++)
-        free(b->keys[i]);
-    b->n = 0;
+    batch *b = ctx;
+    return take(b, key, len) ? push(b, &b->out, key, len, 0) : 0;
+}
+
+/* A sorted set's member: an index's entry key, or the lease set's
+ * "LEASE TOKEN". Members past their score are ignored: their entry or
+ * lease has expired (an entry key filled again since would have raised
+ * the score). */
+static int collect_member(void *ctx, const char *member, size_t len,
+                          int64_t score)
+{
+    batch *b = ctx;
+    if (b->forget && push(b, &b->seen, member, len, score) < 0)
+        return -1;
+    if (score <= b->now_ms)
+        return 0;
+    if (b->mode == TAKE_LEASE) {
+        const char *sp = memrchr(member, ' ', len);
+        if (!sp)
+            return 0;
+        len = (size_t)(sp - member);
+    }
+    return take(b, member, len) ? push(b, &b->out, member, len, 0) : 0;
+}
+
+static void clear(struct list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->keys[i]);
+    l->n = 0;
+}
+
+static void release(batch *b)
+{
+    clear(&b->out);
+    clear(&b->seen);
+    free(b->out.keys);
+    free(b->out.lens);
+    free(b->out.scores);
+    free(b->seen.keys);
+    free(b->seen.lens);
+    free(b->seen.scores);
+}
+
+/* Unlinks what one step collected; for an index then forgets the members
+ * it read (only after their entries are gone: a failure leaves them for
+ * the retry to find). Returns the number removed or -1. */
+static long flush_batch(bc_store *st, batch *b, const char *zset)
+{
+    long removed = bc_store_unlink(st, b->out.keys, b->out.lens, b->out.n);
+    if (removed >= 0 && b->forget &&
+        bc_store_index_forget(st, zset, b->seen.keys, b->seen.lens,
+                              b->seen.scores, b->seen.n) < 0)
+        removed = -1;
+    clear(&b->out);
+    clear(&b->seen);
     return removed;
 }
 
-/* Scans with PATTERN (or the members of index SET) and unlinks what the
- * message covers, one SCAN step at a time so memory stays bounded. */
-static long scan_remove(bc_store *st, const char *set, const char *pattern,
-                        batch b)
+/* Scans with PATTERN (or the members of the SET, or of the sorted set
+ * ZSET) and unlinks what the batch takes, one step at a time so memory
+ * stays bounded. */
+static long scan_remove(bc_store *st, const char *set, const char *zset,
+                        const char *pattern, batch *b)
 {
     unsigned long long cursor = 0;
     long total = 0;
     do {
-        if (bc_store_scan(st, set, &cursor, pattern, SCAN_COUNT, collect,
-                          &b) < 0) {
-            total = -1;
-            break;
-        }
-        long n = flush_batch(st, &b);
+        int rc = zset ? bc_store_zscan(st, zset, &cursor, SCAN_COUNT,
+                                       collect_member, b)
+                      : bc_store_scan(st, set, &cursor, pattern, SCAN_COUNT,
+                                      collect, b);
+        long n = rc < 0 ? -1 : flush_batch(st, b, zset);
         if (n < 0) {
             total = -1;
             break;
         }
         total += n;
     } while (cursor != 0);
-    for (size_t i = 0; i < b.n; i++)
-        free(b.keys[i]);
-    free(b.keys);
-    free(b.lens);
-    return b.oom ? -1 : total;
+    int oom = b->oom;
+    release(b);
+    return oom ? -1 : total;
 }
 
-/* Removes the entries listed in index INDEX, then the index itself. */
+/* Removes the live entries listed in the sorted set INDEX and forgets the
+ * members read, then those of the older version's SET LEGACY. Neither
+ * index is deleted: members a fill adds meanwhile must stay. */
 static long remove_index(bc_store *st, const bc_config *cfg,
-                         const char *index)
+                         const char *index, const char *legacy,
+                         int64_t now_ms)
 {
-    batch b = {.cfg = cfg, .mode = TAKE_ENTRY};
-    long n = scan_remove(st, index, NULL, b);
-    if (n < 0)
-        return -1;
-    char *keys[1] = {(char *)index};
-    size_t lens[1] = {strlen(index)};
-    return bc_store_unlink(st, keys, lens, 1) < 0 ? -1 : n;
+    batch b = {.cfg = cfg, .mode = TAKE_ENTRY, .now_ms = now_ms,
+               .forget = 1};
+    long n = scan_remove(st, NULL, index, NULL, &b);
+    if (n < 0 || !legacy)
+        return n;
+    batch old = {.cfg = cfg, .mode = TAKE_ENTRY};
+    long m = scan_remove(st, legacy, NULL, NULL, &old);
+    return m < 0 ? -1 : n + m;
 }
 
 static long remove_tags(bc_store *st, const bc_config *cfg,
-                        const bc_message *m)
+                        const bc_message *m, int64_t now_ms)
 {
     long total = 0;
     for (size_t i = 0; i < m->ntags; i++) {
-        char index[BC_KEY_MAX];
+        char index[BC_KEY_MAX], legacy[BC_KEY_MAX];
         if (bc_invalidate_tag_index(cfg, m->tags[i], strlen(m->tags[i]),
                                     index, sizeof index) < 0)
-            continue;
-        long n = remove_index(st, cfg, index);
+            continue; /* no fill could have indexed it either */
+        int old = legacy_tag_index(cfg, m->tags[i], legacy, sizeof legacy);
+        long n = remove_index(st, cfg, index, old == 0 ? legacy : NULL,
+                              now_ms);
         if (n < 0)
             return -1;
         total += n;
@@ -259,23 +370,30 @@ static long remove_tags(bc_store *st, const bc_config *cfg,
     return total;
 }
 
-/* Voids the leases of fills in flight that the message (or the path)
- * covers, so none of them stores a response computed before this
- * invalidation. Runs before the removal: a fill finishing in between then
- * fails its lease check instead of storing behind the removal's back. */
+/* Voids the leases (and pass markers) of fills in flight that the message
+ * (or the path) covers, so none of them stores a response computed before
+ * this invalidation. Runs before the removal: a fill finishing in between
+ * then fails its lease check instead of storing behind the removal's
+ * back. A registration whose holder has not removed it yet is harmless:
+ * its lease is voided, at worst once more. */
 static long void_leases(bc_store *st, const bc_config *cfg,
                         const bc_message *m, const char *path,
-                        size_t path_len)
+                        size_t path_len, int64_t now_ms)
 {
-    char set[BC_KEY_MAX];
-    if (bc_invalidate_lease_set(cfg, set, sizeof set) < 0)
+    char set[BC_KEY_MAX], legacy[BC_KEY_MAX];
+    if (bc_invalidate_lease_set(cfg, set, sizeof set) < 0 ||
+        legacy_lease_set(cfg, legacy, sizeof legacy) < 0)
         return -1;
     batch b = {.cfg = cfg,
                .mode = TAKE_LEASE,
                .m = m,
                .path = path,
-               .path_len = path_len};
-    return scan_remove(st, set, NULL, b);
+               .path_len = path_len,
+               .now_ms = now_ms};
+    batch old = b;
+    long n = scan_remove(st, NULL, set, NULL, &b);
+    long k = n < 0 ? -1 : scan_remove(st, legacy, NULL, NULL, &old);
+    return k < 0 ? -1 : n + k;
 }
 
 long bc_invalidate_apply(bc_store *st, const bc_config *cfg,
@@ -283,25 +401,29 @@ long bc_invalidate_apply(bc_store *st, const bc_config *cfg,
 {
     char pat[BC_KEY_MAX];
     const char *pattern = m->pattern;
-    long voided = void_leases(st, cfg, m, NULL, 0);
-    long n;
-    if (m->ntags > 0) {
-        n = remove_tags(st, cfg, m);
-    } else {
-        if (m->flush) {
-            snprintf(pat, sizeof pat, "%s:*", cfg->redis.prefix);
-            pattern = pat;
-        } else if (m->partner_id &&
-                   bc_key_partner_pattern(cfg, m->partner_id, pat,
-                                          sizeof pat) == 0) {
-            pattern = pat;
+    int64_t now = bc_store_time_ms(st);
+    long n = -1;
+    if (now >= 0 && void_leases(st, cfg, m, NULL, 0, now) >= 0) {
+        if (m->ntags > 0) {
+            n = remove_tags(st, cfg, m, now);
+        } else {
+            int bad = 0;
+            if (m->flush) {
+                int w = snprintf(pat, sizeof pat, "%s:*", cfg->redis.prefix);
+                bad = w < 0 || (size_t)w >= sizeof pat;
+                pattern = pat;
+            } else if (m->partner_id) {
+                bad = bc_key_partner_pattern(cfg, m->partner_id, pat,
+                                             sizeof pat) < 0;
+                pattern = pat;
+            }
+            batch b = {.cfg = cfg, .mode = TAKE_COVERED, .m = m};
+            n = bad ? -1 : pattern ? scan_remove(st, NULL, NULL, pattern, &b)
+                                   : 0;
         }
-        batch b = {.cfg = cfg, .mode = TAKE_COVERED, .m = m};
-        n = pattern ? scan_remove(st, NULL, pattern, b) : 0;
     }
-    if (n < 0 || voided < 0) {
-        snprintf(err, errlen, "redis %s: removal failed part-way; entries "
-                              "left expire with their TTL",
+    if (n < 0) {
+        snprintf(err, errlen, "redis %s: removal failed part-way",
                  cfg->redis.address);
         return -1;
     }
@@ -311,10 +433,14 @@ long bc_invalidate_apply(bc_store *st, const bc_config *cfg,
 long bc_invalidate_path(bc_store *st, const bc_config *cfg,
                         const char *encoded_path, size_t len)
 {
-    char index[BC_KEY_MAX];
+    char index[BC_KEY_MAX], legacy[BC_KEY_MAX];
     if (bc_invalidate_path_index(cfg, encoded_path, len, index,
-                                 sizeof index) < 0 ||
-        void_leases(st, cfg, NULL, encoded_path, len) < 0)
+                                 sizeof index) < 0)
         return -1;
-    return remove_index(st, cfg, index);
+    int old = legacy_path_index(cfg, encoded_path, len, legacy,
+                                sizeof legacy);
+    int64_t now = bc_store_time_ms(st);
+    if (now < 0 || void_leases(st, cfg, NULL, encoded_path, len, now) < 0)
+        return -1;
+    return remove_index(st, cfg, index, old == 0 ? legacy : NULL, now);
 }

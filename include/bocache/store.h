@@ -5,6 +5,7 @@
 #define BOCACHE_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bocache/config.h"
 #include "bocache/log.h"
@@ -50,13 +51,6 @@ void bc_store_idle(bc_store *st);
 int bc_store_set(bc_store *st, const char *key, const char *data, size_t len,
                  long ttl);
 
-/* Stores DATA under KEY for TTL seconds and adds KEY to each index set in
- * INDEXES (tag and path indexes), whose lifetime is stretched to at least
- * TTL, all in one pipelined round trip. Returns 0, or -1 when Redis is
- * unavailable. */
-int bc_store_put(bc_store *st, const char *key, const char *data, size_t len,
-                 long ttl, char *const *indexes, size_t nindexes);
-
 /* Sets the bound on connect and every command for ST (the gateway's
  * workers use redis.timeout_ms; invalidation and bocache-ctl allow more). */
 void bc_store_set_timeout(bc_store *st, int timeout_ms);
@@ -74,13 +68,43 @@ int bc_store_scan(bc_store *st, const char *set, unsigned long long *cursor,
                   void *ctx);
 
 /* UNLINKs N keys in pipelined batches. Returns the number Redis removed,
- * or -1 on a fault. */
+ * or -1 on a fault, a refusal (NOPERM, ...) included. */
 long bc_store_unlink(bc_store *st, char *const *keys, const size_t *lens,
                      size_t n);
 
-/* SET KEY 1 NX EX TTL: returns 1 when this caller created KEY (claimed
- * it), 0 when it existed, -1 on a fault. */
-int bc_store_claim(bc_store *st, const char *key, long ttl);
+/* SET KEY OWNER NX GET EX TTL: returns 1 when KEY is OWNER's (created now,
+ * or by OWNER's earlier attempt whose reply was lost), 0 when it is
+ * someone else's, -1 on a fault. */
+int bc_store_claim(bc_store *st, const char *key, const char *owner,
+                   long ttl);
+
+/* The Redis server's clock (TIME) in ms, the clock every index score is
+ * set by; -1 on a fault. */
+int64_t bc_store_time_ms(bc_store *st);
+
+/* Index sets are sorted sets scored by expiry time: ms by the Redis
+ * server's clock. The writers here (bc_store_lease_take,
+ * bc_store_put_leased, bc_store_lease_release) trim the expired members of
+ * each index they add to, and give a member written again a higher score
+ * each time. */
+
+/* Called with each member of a sorted set and its score. */
+typedef int (*bc_store_member_fn)(void *ctx, const char *member, size_t len,
+                                  int64_t score);
+
+/* Runs one ZSCAN step of sorted set KEY from *CURSOR (start at 0), calling
+ * FN for each member, and updates *CURSOR (0 when complete). Every member
+ * present for the whole scan is seen at least once. Returns 0, or -1 on a
+ * Redis fault or when FN stopped. */
+int bc_store_zscan(bc_store *st, const char *key, unsigned long long *cursor,
+                   int count, bc_store_member_fn fn, void *ctx);
+
+/* Removes from INDEX each of MEMBERS[0..N) whose score is still
+ * SCORES[i], the one its caller read: a member written again since then
+ * stays. Returns 0 or -1. */
+int bc_store_index_forget(bc_store *st, const char *index,
+                          char *const *members, const size_t *lens,
+                          const int64_t *scores, size_t n);
 
 enum { BC_LEASE_FREE = 0, BC_LEASE_HELD, BC_LEASE_PASS };
 
@@ -94,26 +118,32 @@ typedef struct bc_lease_result {
 } bc_lease_result;
 
 /* Takes the fill lease LEASE for TTL_MS with value TOKEN (SET NX PX GET,
- * Redis >= 7.0), lists it in the lease set LEASES and reads KEY, in one
+ * Redis >= 7.0), registers it in the lease set LEASES (a sorted set, the
+ * member "LEASE TOKEN", so TOKEN holds no space) and reads KEY, in one
  * round trip: a fill that landed since the caller's lookup is seen without
  * another. The lease is first set for a short time (twice
  * redis.timeout_ms, at least 200 ms) and extended to TTL_MS by a PEXPIRE
  * sent once the reply is in, so a lease that Redis grants after the caller
- * gave up waiting soon frees the key. Returns 1 when taken, 0 when not, -1
- * on a fault; fills *OUT. */
+ * gave up waiting soon frees the key; an attempt that did not take the
+ * lease removes its registration the same way. Returns 1 when taken, 0
+ * when not, -1 on a fault or when LEASE or LEASES is "" (a name that could
+ * not be built); fills *OUT. */
 int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
                         long ttl_ms, const char *leases, const char *key,
                         bc_lease_result *out);
 
-/* Stores like bc_store_put, but only while LEASE still holds TOKEN, and
- * then drops the lease, atomically. The value goes to the private key
- * STAGING with a plain SET, and a small Lua script moves it into place
- * (RENAME) if the lease holds: Redis copies a value passed to Lua twice,
- * which made large stores cost ~50x a SET. Both commands are sent, not
- * waited for: their replies are read, and the outcome counted (stores,
- * store_skip_lease_lost), by the next call on ST, so a worker does not
- * hold its web server connection for a round trip after the response.
- * Returns 1 when sent, -1 on a fault. */
+/* Stores DATA under KEY for TTL seconds, listed in each index of INDEXES
+ * (tag and path indexes, scored with the entry's expiry), but only while
+ * LEASE still holds TOKEN, and then drops the lease and its registration
+ * in LEASES. The value goes to the private key STAGING with a plain SET,
+ * the index entries are written, and a small Lua script moves the value
+ * into place (RENAME) if the lease holds: Redis copies a value passed to
+ * Lua twice, which made large stores cost ~50x a SET. The commands are
+ * sent, not waited for: their replies are read, and the outcome counted
+ * (stores, store_skip_lease_lost), by the next call on ST, so a worker
+ * does not hold its web server connection for a round trip after the
+ * response; an entry that landed although an index write failed is
+ * removed again then. Returns 1 when sent, -1 on a fault. */
 int bc_store_put_leased(bc_store *st, const char *key, const char *data,
                         size_t len, long ttl, char *const *indexes,
                         size_t nindexes, const char *lease, const char *token,
@@ -121,8 +151,9 @@ int bc_store_put_leased(bc_store *st, const char *key, const char *data,
 
 /* Ends a fill that is not stored: if LEASE still holds TOKEN it becomes a
  * "pass" marker for PASS_MS, which releases the waiters at once (they go
- * to the backend themselves); with PASS_MS 0 it is simply dropped. Returns
- * 0 or -1. */
+ * to the backend themselves) and stays registered in LEASES until it
+ * expires, so invalidations find it; with PASS_MS 0 the lease and its
+ * registration are simply dropped. Returns 0 or -1. */
 int bc_store_lease_release(bc_store *st, const char *lease, const char *token,
                            const char *leases, long pass_ms);
 
@@ -162,6 +193,10 @@ int bc_store_subscribe(bc_store *st, const char *channel);
  * again). */
 int bc_store_next_message(bc_store *st, int timeout_ms, const char **msg,
                           size_t *len);
+
+/* Ends ST's reconnect backoff: the next command connects at once. For
+ * callers that keep their own retry schedule (a failed removal's). */
+void bc_store_retry_now(bc_store *st);
 
 /* Nonzero while the store is in reconnect backoff (for X-Cache reasons). */
 int bc_store_down(const bc_store *st);
