@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "bocache/invalidate.h"
 #include "bocache/key.h"
@@ -15,6 +16,10 @@
 
 /* Removal scans the keyspace; its commands get more time than a lookup. */
 #define CLIENT_TIMEOUT_MS 5000
+/* A removal that failed part-way is retried with backoff for this long
+ * (SPEC 7), then handed over to the gateways: a caller such as a web
+ * request's signal handler cannot wait for as long as the entries live. */
+#define CLIENT_RETRY_MS 2000
 
 struct bc_client {
     bc_config *cfg;
@@ -90,6 +95,62 @@ static int redis_fault(bc_client *c, const char *what)
     return -1;
 }
 
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Removes what M covers, its id claimed, retrying with backoff for
+ * CLIENT_RETRY_MS. Returns the number removed, or -1 with the last
+ * failure in C->err. */
+static long remove_retrying(bc_client *c, const bc_message *m, int *attempts)
+{
+    int64_t give_up = bc_now_ms() + CLIENT_RETRY_MS;
+    long wait = 100;
+    for (*attempts = 1;; ++*attempts) {
+        long n = bc_invalidate_apply(c->store, c->cfg, m, c->err,
+                                     sizeof c->err);
+        if (n >= 0 || bc_now_ms() + wait > give_up)
+            return n;
+        pause_ms(wait);
+        wait *= 2;
+        bc_store_retry_now(c->store); /* this loop is the backoff */
+    }
+}
+
+/* The removal kept failing: publishes M under a fresh id that nobody has
+ * claimed, so the first gateway to hear it claims it and retries the
+ * removal for as long as the entries live. Returns -1 (the removal did
+ * not happen synchronously) with C->err saying what became of it. */
+static int hand_over(bc_client *c, bc_message *m, int attempts)
+{
+    char why[256], id[33];
+    snprintf(why, sizeof why, "%.255s", c->err);
+    char *json = NULL;
+    long heard = -1;
+    if (new_id(id) == 0) {
+        m->id = id;
+        json = bc_message_encode(m);
+    }
+    bc_store_retry_now(c->store);
+    if (json)
+        heard = bc_store_publish(c->store, c->cfg->redis.channel, json,
+                                 strlen(json));
+    free(json);
+    if (heard > 0)
+        snprintf(c->err, sizeof c->err,
+                 "%s after %d attempts; handed over to the %ld gateway "
+                 "process(es) listening on %s, which retry it",
+                 why, attempts, heard, c->cfg->redis.channel);
+    else
+        snprintf(c->err, sizeof c->err,
+                 "%s after %d attempts, and no gateway took it over: the "
+                 "entries left expire with their TTL",
+                 why, attempts);
+    return -1;
+}
+
 /* Claims M's id, removes what it covers, then publishes it for the
  * gateways' in-memory tiers. */
 static int publish(bc_client *c, bc_message *m, long *removed)
@@ -100,15 +161,17 @@ static int publish(bc_client *c, bc_message *m, long *removed)
         return -1;
     }
     m->id = id;
-    int rc = -1;
+    int rc = -1, attempts;
     char *json = NULL;
     if (bc_invalidate_claim(c->store, c->cfg, id) < 0) {
         redis_fault(c, "claim");
         goto out;
     }
-    long n = bc_invalidate_apply(c->store, c->cfg, m, c->err, sizeof c->err);
-    if (n < 0)
+    long n = remove_retrying(c, m, &attempts);
+    if (n < 0) {
+        hand_over(c, m, attempts);
         goto out;
+    }
     json = bc_message_encode(m);
     if (!json) {
         snprintf(c->err, sizeof c->err, "out of memory");
