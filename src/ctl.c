@@ -241,16 +241,20 @@ static int cmd_stats(bc_client *c, int argc, char **argv)
     bc_store *st = bc_store_new(cfg, &shared);
     bc_store_set_timeout(st, 5000);
     counts n = {.cfg = cfg};
-    char pattern[256];
-    snprintf(pattern, sizeof pattern, "%s:*", cfg->redis.prefix);
+    char pattern[BC_KEY_MAX], key[BC_KEY_MAX];
+    int w = snprintf(pattern, sizeof pattern, "%s:*", cfg->redis.prefix);
+    if (w < 0 || (size_t)w >= sizeof pattern ||
+        bc_key_internal_raw(cfg, "stats", NULL, 0, key, sizeof key) < 0) {
+        bc_store_free(st);
+        fprintf(stderr, "bocache-ctl: redis.prefix is too long\n");
+        return EXIT_FAILURE;
+    }
     unsigned long long cursor = 0;
     int rc = 0;
     do
         rc = bc_store_scan(st, NULL, &cursor, pattern, 1000, count_key, &n);
     while (rc == 0 && cursor != 0);
     unsigned long long totals[BC_STAT_COUNT] = {0};
-    char key[256];
-    snprintf(key, sizeof key, "%s:#stats", cfg->redis.prefix);
     if (rc == 0)
         rc = bc_store_hgetall(st, key, take_counter, totals);
     bc_store_free(st);
