@@ -3,6 +3,7 @@
 #  * a stale entry served because the backend failed (stale-if-error) is
 #    never one an invalidation removed while the request was at the
 #    backend; without the invalidation the same failure is served STALE;
+#  * a 304 answered from a stale stand-in says STALE;
 #  * SIGHUP empties and disables the memory tier until the listener has
 #    subscribed again, so no invalidation can be missed while it serves.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/setup"
@@ -32,8 +33,10 @@ connections() { grep -c 'accepting connection' "$WORK/hang.log" || true; }
 # --- stale-if-error, without and with an invalidation meanwhile ----------------
 S1=/api/v1/short/sie1
 S2=/api/v1/short/sie2
+S3='/api/v1/short/sie3?etag=%22v1%22'
 req "$S1" >"$WORK/a1"
 req "$S2" >"$WORK/b1"
+req "$S3" >"$WORK/c1"
 assert_eq MISS "$(xcache "$WORK/a1")" "two entries with ttl = 2 s, stale_ttl = 60 s"
 sleep 2.2 # the condition is time itself: both entries must be past their ttl
 hang_backend
@@ -41,6 +44,10 @@ hang_backend
 req "$S1" >"$WORK/a2"
 assert_eq STALE "$(xcache "$WORK/a2")" "a stale entry stands in for a backend that times out (STALE)"
 assert_eq "$(call_of "$WORK/a1")" "$(call_of "$WORK/a2")" "... with the stored answer"
+
+req -H 'If-None-Match: "v1"' "$S3" >"$WORK/c2"
+assert_eq 304 "$(status "$WORK/c2")" "a matching If-None-Match on a stale stand-in: 304"
+assert_eq STALE "$(xcache "$WORK/c2")" "... labelled STALE, not HIT"
 
 n=$(connections)
 req "$S2" >"$WORK/b2" &
