@@ -237,6 +237,52 @@ static int covers(void *ctx, const char *key, size_t klen, const char *tags,
     return bc_invalidate_covers(d->cfg, d->m, key, klen, tags, tags_len);
 }
 
+/* Drops what M covers from the memory tier MEM. With uris (and neither
+ * flush nor tags, which cover entries on any path) M covers only entries
+ * whose PATH starts with one of them, so only those paths' entries are
+ * looked at; each uri is encoded exactly as bc_invalidate_covers compares
+ * it (a leading '/' added when missing). */
+static void drop_covered(bc_memtier *mem, const bc_config *cfg,
+                         const bc_message *m)
+{
+    drop_ctx d = {cfg, m};
+    if (m->nuris == 0 || m->flush || m->ntags > 0) {
+        bc_memtier_drop_if(mem, covers, &d);
+        return;
+    }
+    /* Encoding takes at most 3 bytes a byte, the '/' and a NUL. */
+    size_t chars = 0;
+    for (size_t i = 0; i < m->nuris; i++)
+        chars += 3 * strlen(m->uris[i]) + 2;
+    size_t arrays = m->nuris * (sizeof(char *) + sizeof(size_t));
+    char *block = malloc(arrays + chars);
+    if (!block) {
+        bc_memtier_drop_if(mem, covers, &d); /* slower, as complete */
+        return;
+    }
+    const char **pre = (const char **)(void *)block;
+    size_t *lens = (size_t *)(void *)(block + m->nuris * sizeof(char *));
+    char *p = block + arrays, *end = block + arrays + chars;
+    for (size_t i = 0; i < m->nuris; i++) {
+        const char *uri = m->uris[i];
+        size_t n = 0;
+        if (uri[0] != '/')
+            p[n++] = '/';
+        size_t e = bc_key_encode_segment(uri, strlen(uri), p + n,
+                                         (size_t)(end - p) - n);
+        if (e == (size_t)-1) { /* cannot happen: sized above */
+            free(block);
+            bc_memtier_drop_if(mem, covers, &d);
+            return;
+        }
+        pre[i] = p;
+        lens[i] = n + e;
+        p += n + e + 1;
+    }
+    bc_memtier_drop_under(mem, pre, lens, m->nuris, covers, &d);
+    free(block);
+}
+
 /* ---- small output helpers ---- */
 
 static int out_reserve(worker *w, size_t more)
@@ -691,7 +737,12 @@ static void remember(worker *w, const bc_entry *e, const char *data,
         return;
     long left_ms = ((long)e->ttl - age) * 1000;
     long mem_ms = (long)w->ref->cfg->cache.memory_ttl * 1000;
-    bc_memtier_put(mem, w->mem_gen, w->key, strlen(w->key), data, len,
+    size_t klen = strlen(w->key), plen = 0;
+    const char *path = NULL;
+    /* The tier's path index is what path invalidations drop by. */
+    if (!bc_key_is_entry(w->ref->cfg, w->key, klen, &path, &plen))
+        plen = 0;
+    bc_memtier_put(mem, w->mem_gen, w->key, klen, path, plen, data, len,
                    e->tags, e->tags_len,
                    bc_now_ms() + (left_ms < mem_ms ? left_ms : mem_ms));
 }
@@ -1420,8 +1471,7 @@ static void announce_path(worker *w, const char *path)
         return;
     char *uris[1] = {(char *)path};
     bc_message m = {.pattern = pattern, .uris = uris, .nuris = 1};
-    drop_ctx d = {cfg, &m};
-    bc_memtier_drop_if(w->r->mem, covers, &d);
+    drop_covered(w->r->mem, cfg, &m);
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
         return;
     for (size_t i = 0; i < sizeof rnd; i++)
@@ -1772,9 +1822,8 @@ static void on_message(void *ctx, const bc_message *m)
 {
     bc_responder *r = ctx;
     atomic_fetch_add(&r->hint_gen, 1);
-    drop_ctx d = {r->listener_ref->cfg, m};
     if (r->mem)
-        bc_memtier_drop_if(r->mem, covers, &d);
+        drop_covered(r->mem, r->listener_ref->cfg, m);
 }
 
 static void on_lost(void *ctx)
