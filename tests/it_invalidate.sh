@@ -104,11 +104,10 @@ expect_kept() {
     ok "$what: kept: $(printf '[%s] ' "$@")"
 }
 
-# pub PAYLOAD: publishes on the channel; both gateways must receive it.
+# pub PAYLOAD: publishes on the channel once both gateways are subscribed;
+# both must receive it.
 pub() {
-    local n
-    n=$(rcli PUBLISH "$CHANNEL" "$1")
-    [ "$n" = 2 ] || fail "PUBLISH reached $n subscribers, not the 2 gateways"
+    publish_when_heard "$CHANNEL" 2 "$1"
 }
 
 # The number of lines in both logs, to look at new lines only.
@@ -171,11 +170,8 @@ write_config 'log_level="debug"' redis.timeout_ms=1000
 start_bocache
 start_bocache2
 
-numsub() {
-    rcli PUBSUB NUMSUB "$CHANNEL" | sed -n 2p
-}
-wait_until 5 eval '[ "$(numsub)" = 2 ]' ||
-    fail "the two gateways did not both subscribe to $CHANNEL: $(numsub)"
+wait_subscribed "$CHANNEL" 2 ||
+    fail "the two gateways did not both subscribe to $CHANNEL: $(subscribers "$CHANNEL")"
 ok "both gateway processes are subscribed to $CHANNEL"
 
 # Keys that are not bocache entries: none may ever be removed.
@@ -456,13 +452,14 @@ bound=$((100 + probe_ms))
 next_id
 MSG="{\"id\":\"$ID\",\"partner_id\":\"42\"}"
 t0=0 t_pub=0
-exec 7<>"/dev/tcp/127.0.0.1/$REDIS_PORT"
+redis_open
+wait_subscribed "$CHANNEL" 2 ||
+    fail "before the timed PUBLISH $(subscribers "$CHANNEL") clients are subscribed, not the 2 gateways"
 ms_now t0
 printf '*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n' \
-    ${#CHANNEL} "$CHANNEL" ${#MSG} "$MSG" >&7
-IFS= read -r reply <&7
+    ${#CHANNEL} "$CHANNEL" ${#MSG} "$MSG" >&"$REDIS_WFD"
+IFS= read -r -t 5 -u "$REDIS_RFD" reply || reply="no answer"
 ms_now t_pub
-exec 7>&-
 [ "${reply%$'\r'}" = :2 ] ||
     fail "the timed PUBLISH reached '${reply%$'\r'}' subscribers, not :2"
 g1=HIT g2=HIT rounds=0 t=$t0
@@ -483,8 +480,8 @@ expect_kept 'within 100 ms' "$P142A" "$P7A"
 log_mark
 killed=$(rcli CLIENT KILL TYPE pubsub)
 assert_eq 2 "$killed" "CLIENT KILL TYPE pubsub closed both subscriptions"
-wait_until 10 eval '[ "$(numsub)" = 2 ]' ||
-    fail "the gateways did not subscribe again within 10 s (NUMSUB $(numsub))"
+wait_subscribed "$CHANNEL" 2 ||
+    fail "the gateways did not subscribe again within 10 s (NUMSUB $(subscribers "$CHANNEL"))"
 ok "both gateways subscribed again after CLIENT KILL"
 for g in 1 2; do
     new_lines "$g" | grep -q 'subscription lost' ||

@@ -280,6 +280,10 @@ assert_eq 0 "$STOP_RC" "[2 coalesce x2] the second gateway exits 0 on SIGTERM"
 # backend resumes and the fill completes. Neither Redis, nor the waiter,
 # nor the next request may then hold the fill's body.
 ROUNDS=50
+# The odd rounds' messages must reach the one gateway: the second one has
+# gone, and this one subscribed in its own time.
+wait_subscribed "$CHANNEL" 1 ||
+    fail "[3 stale fill] $(subscribers "$CHANNEL") clients subscribed to $CHANNEL, not the one gateway"
 for i in $(seq 1 $ROUNDS); do
     P=/api/v1/race/r$i
     K=bocache:none:-:$P
@@ -432,8 +436,9 @@ assert_le $((gets_after - gets_before)) 20 \
     "[4b pass] after the subscription was cut, 20 requests ask Redis again (GET calls, at least)"
 assert_match 'detail=pass' "$(cache_status "$WORK/k4n.y")" "[4b pass] ... and still pass"
 # An invalidation covering the key removes its marker: the next request
-# is a fill again.
-rcli PUBLISH "$CHANNEL" "{\"id\":\"leases-4b-$$\",\"pattern\":\"bocache:none:-:/api/v1/public/nostore4b*\"}" >/dev/null
+# is a fill again. It is published once the gateway has subscribed again:
+# a message published before that never reaches it.
+publish_when_heard "$CHANNEL" 1 "{\"id\":\"leases-4b-$$\",\"pattern\":\"bocache:none:-:/api/v1/public/nostore4b*\"}"
 lease_gone() { ! lease_held "$1"; }
 wait_until 3 lease_gone 'bocache:none:-:/api/v1/public/nostore4b?cc=no-store' ||
     fail "[4b pass] the invalidation did not remove the pass marker"
