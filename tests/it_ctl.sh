@@ -326,9 +326,14 @@ assert_match . "$(redis_keys 'bocache:#id:*' | head -n 1)" \
 step 'flush of an empty cache' 0 '' flush
 
 # --- Redis down: exit 1 naming the address -------------------------------------
-DEAD=$(free_port)
-sed "s/127\.0\.0\.1:$REDIS_PORT/127.0.0.1:$DEAD/" "$CONFIG" >"$WORK/down.conf"
-grep -q "127.0.0.1:$DEAD" "$WORK/down.conf" || fail "could not write down.conf"
+# An address where nothing answers, of the suite's transport.
+if [ "$BC_REDIS" = unix ]; then
+    DEAD=unix:$WORK/dead-redis.sock
+else
+    DEAD=127.0.0.1:$(free_port)
+fi
+sed "s|\"$REDIS_ADDR\"|\"$DEAD\"|" "$CONFIG" >"$WORK/down.conf"
+grep -qF "\"$DEAD\"" "$WORK/down.conf" || fail "could not write down.conf"
 for cmd in 'invalidate --pattern *' 'invalidate --partner-id 42' \
     'invalidate --tag blue' flush stats 'stats --json' \
     'show bocache:none:-:/api/v1/public/z'; do
@@ -336,7 +341,7 @@ for cmd in 'invalidate --pattern *' 'invalidate --partner-id 42' \
     ctl -c "$WORK/down.conf" "${args[@]}"
     assert_eq 1 "$CTL_RC" "Redis down: '$cmd' exits 1"
     msg=$(grep '^bocache-ctl:' "$WORK/err" | tail -n 1)
-    assert_match "127\.0\.0\.1:$DEAD" "$msg" \
+    assert_match "${DEAD//./\\.}" "$msg" \
         "Redis down: '$cmd' says so naming the address ($msg)"
 done
 ctl -c "$WORK/down.conf" key /api/v1/public/z

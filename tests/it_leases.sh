@@ -69,7 +69,8 @@ cache_status() {
 
 # The machine running the tests may be loaded enough that every fork costs
 # tens of ms, so the helpers used in loops stay inside bash: Redis is asked
-# over one /dev/tcp connection, answers are read with builtins.
+# over one connection opened beforehand (redis_open), answers are read
+# with builtins.
 #
 # rcmd ARG...: one Redis command; REPLY_VAL is its integer or status reply.
 rcmd() {
@@ -77,14 +78,14 @@ rcmd() {
     for a in "$@"; do
         req+="\$${#a}"$'\r\n'"$a"$'\r\n'
     done
-    printf '%s' "$req" >&"$RFD"
-    IFS= read -r -t 5 -u "$RFD" line || fail "no answer from Redis to $1"
+    printf '%s' "$req" >&"$REDIS_WFD"
+    IFS= read -r -t 5 -u "$REDIS_RFD" line || fail "no answer from Redis to $1"
     line=${line%$'\r'}
     case $line in
     [:+]*) REPLY_VAL=${line:1} ;;
     '$-1') REPLY_VAL="" ;;
     '$'*) # a bulk string; only ASCII one-line values are asked for
-        IFS= read -r -t 5 -u "$RFD" line || fail "no answer from Redis to $1"
+        IFS= read -r -t 5 -u "$REDIS_RFD" line || fail "no answer from Redis to $1"
         REPLY_VAL=${line%$'\r'}
         ;;
     *) fail "Redis answered '$line' to $*" ;;
@@ -203,7 +204,7 @@ config() {
 # The backend must take the connections of 2 x 24 workers at once.
 start_redis
 start_backend -n 64
-exec {RFD}<>"/dev/tcp/127.0.0.1/$REDIS_PORT"
+redis_open
 mkfifo "$WORK/nap"
 exec {NAPFD}<>"$WORK/nap"
 

@@ -48,6 +48,11 @@ wait_caching() {
     ok "$2: then 8 HITs in a row on that URI"
 }
 
+# redis_blocked: true while a PING gets no answer within 0.2 s.
+redis_blocked() {
+    ! timeout 0.2 "$REDIS_CLI" "${REDIS_CLI_ARGS[@]}" ping >/dev/null 2>&1
+}
+
 miss_then_hit /api/v1/public/rf/warm "Redis up"
 
 # --- Redis down ------------------------------------------------------------------
@@ -79,9 +84,9 @@ down_lines=$(tail -n +"$((log_lines + 1))" "$BOCACHE_LOG" | grep -ci redis || tr
 [ "$down_lines" -ge 1 ] || fail "Redis down: nothing about Redis in the log"
 assert_le 5 "$down_lines" "Redis down: lines about Redis in the log for 21 requests"
 
-# --- Redis back on the same port ------------------------------------------------
+# --- Redis back at the same address ------------------------------------------------
 start_redis "$port"
-ok "redis-server restarted on port $port"
+ok "redis-server restarted at $REDIS_ADDR"
 wait_caching 15 "Redis restarted"
 alive "$BOCACHE_PID" || fail "bocache died"
 ok "the same bocache process went on"
@@ -91,8 +96,7 @@ rcli DEBUG SLEEP 2 >/dev/null 2>&1 &
 sleeper=$!
 track "$sleeper"
 # DEBUG SLEEP blocks the whole server: wait until a PING goes unanswered.
-wait_until 3 eval "! timeout 0.2 \"$REDIS_CLI\" -h 127.0.0.1 -p $REDIS_PORT ping >/dev/null 2>&1" ||
-    fail "DEBUG SLEEP did not block redis-server"
+wait_until 3 redis_blocked || fail "DEBUG SLEEP did not block redis-server"
 t0=$(now_ms)
 req -t 10000 /api/v1/public/rf/slow >"$WORK/slow"
 t=$(($(now_ms) - t0))
@@ -100,7 +104,7 @@ assert_eq 200 "$(status "$WORK/slow")" "Redis slow: the request answers 200"
 assert_le 1500 "$t" "Redis slow: the request took $t ms (redis.timeout_ms = 100)"
 wait_until 5 eval "! alive $sleeper" || true
 stop_pid "$sleeper"
-wait_until 5 redis_ping "$REDIS_PORT" || fail "redis-server did not wake up"
+wait_until 5 redis_ping || fail "redis-server did not wake up"
 wait_caching 15 "Redis slow, then fast"
 
 # --- a lease granted after its request gave up -------------------------------------
@@ -122,14 +126,13 @@ sets0=$(calls set)
 rcli DEBUG SLEEP 1 >/dev/null 2>&1 &
 sleeper=$!
 track "$sleeper"
-wait_until 3 eval "! timeout 0.2 \"$REDIS_CLI\" -h 127.0.0.1 -p $REDIS_PORT ping >/dev/null 2>&1" ||
-    fail "DEBUG SLEEP did not block redis-server"
+wait_until 3 redis_blocked || fail "DEBUG SLEEP did not block redis-server"
 OK_KEY='bocache:#lease:bocache:none:-:/api/v1/public/orphan/k'
 req -t 10000 /api/v1/public/orphan/k >"$WORK/orphan1"
 assert_eq BYPASS "$(xcache "$WORK/orphan1")" "orphan lease: the request whose lease attempt timed out is a BYPASS"
 wait_until 5 eval "! alive $sleeper" || true
 stop_pid "$sleeper"
-wait_until 5 redis_ping "$REDIS_PORT" || fail "redis-server did not wake up"
+wait_until 5 redis_ping || fail "redis-server did not wake up"
 # Precondition: Redis did run the queued lease attempt (its SET).
 [ "$(calls set)" -gt "$sets0" ] ||
     fail "orphan lease: Redis never ran the timed-out lease attempt (no SET), nothing to test"

@@ -228,28 +228,32 @@ alive "$BOCACHE_PID" || fail "bocache died after silent connections"
 # --- Redis with a password ------------------------------------------------------------------
 PW=pw-$RANDOM$RANDOM-redis
 WRONG=wrong-$RANDOM$RANDOM-pw
+# A second Redis of the suite's transport (BC_REDIS), with a password.
+auth_answers() {
+    [ "$("$REDIS_CLI" "${LAUNCHED_CLI[@]}" ping 2>&1)" != '' ] &&
+        "$REDIS_CLI" "${LAUNCHED_CLI[@]}" --no-auth-warning -a "$PW" ping \
+            2>/dev/null | grep -q PONG
+}
 for _ in 1 2 3 4 5; do
-    APORT=$(free_port)
-    "$REDIS_BIN" --port "$APORT" --bind 127.0.0.1 --save '' --appendonly no \
-        --dir "$WORK" --logfile "$WORK/redis-auth.log" --requirepass "$PW" 8>&- &
-    APID=$!
-    track "$APID"
-    if wait_until 10 eval "[ \"\$(\"$REDIS_CLI\" -h 127.0.0.1 -p $APORT ping 2>&1)\" != '' ] &&
-        \"$REDIS_CLI\" -h 127.0.0.1 -p $APORT --no-auth-warning -a $PW ping 2>/dev/null | grep -q PONG"; then
+    launch_redis redis-auth "$(free_port)" --requirepass "$PW"
+    APID=$LAUNCHED_PID
+    AADDR=$LAUNCHED_ADDR
+    if wait_until 10 eval "alive $APID && auth_answers"; then
         break
     fi
     stop_pid "$APID" KILL
     APID=""
 done
 [ -n "$APID" ] || fail "redis-server --requirepass did not start"
-ok "redis-server --requirepass on port $APORT"
+ok "redis-server --requirepass at $AADDR"
 
 # auth_bocache PASSWORD NAME: a bocache on that Redis, its socket in
 # $WORK/NAME.sock and log in $WORK/NAME.log.
 auth_bocache() {
-    sed -e "s|127.0.0.1:$REDIS_PORT|127.0.0.1:$APORT|" \
+    sed -e "s|\"$REDIS_ADDR\"|\"$AADDR\"|" \
         -e "s|^redis: {|redis: {\n  password = \"$1\";|" \
         -e 's|log_level = "debug"|log_level = "info"|' "$CONFIG" >"$WORK/$2.conf"
+    grep -qF "\"$AADDR\"" "$WORK/$2.conf" || fail "could not write $2.conf"
     "$BOCACHE" -c "$WORK/$2.conf" -l "unix:$WORK/$2.sock" >>"$WORK/$2.log" 2>&1 8>&- &
     AB_PID=$!
     track "$AB_PID"
