@@ -147,9 +147,16 @@ pttl=$(rcli pttl 'bocache:none:-:/api/v1/short/x')
     fail "the endpoint ttl 2 should give a PTTL <= 2000, got $pttl"
 ok "the endpoint's ttl = 2 is the entry's TTL ($pttl ms)"
 
-M='/api/v1/public/maxage?cc=max-age%3D1'
-req "$M" >"$WORK/m1"
-req "$M" >"$WORK/m2"
+# The second GET must come within the entry's second: on a machine too
+# busy for that, the pair is tried again on a new URL.
+for try in 1 2 3 4 5; do
+    M="/api/v1/public/maxage?cc=max-age%3D1&try=$try"
+    t0=$(now_ms)
+    req "$M" >"$WORK/m1"
+    req "$M" >"$WORK/m2"
+    [ $(($(now_ms) - t0)) -ge 900 ] || break
+    echo "# max-age=1: the two GETs took $(($(now_ms) - t0)) ms; again" >&8
+done
 assert_eq MISS "$(xcache "$WORK/m1")" "max-age=1: first GET is a MISS"
 assert_eq HIT "$(xcache "$WORK/m2")" "max-age=1: second GET is a HIT"
 sleep 2.2

@@ -112,7 +112,11 @@ assert_eq "$(call_of "$WORK/a1")" "$(call_of "$WORK/a2")" "the HIT is the stored
 
 # --- kill -9 the child under load ----------------------------------------------------
 start_load "$WORK/load1" "/api/v1/uncached/k1?n="
-sleep 0.5
+# The kill comes once the load has had answers, however slowly the
+# machine forks.
+# shellcheck disable=SC2016 # expanded by eval
+wait_until 10 eval '[ "$(count ok "$WORK/load1")" -ge 2 ]' ||
+    fail "the load got no answers within 10 s"
 kill -KILL "$CHILD"
 restarted() {
     local p

@@ -103,11 +103,22 @@ start_load() {
     LOAD_NAME=$1
     LOG_BEFORE=$(wc -l <"$BOCACHE_LOG")
     for i in $(seq 1 "$LOOPS"); do
+        rm -f "$WORK/load.$1.$i"
         loadloop "$WORK/load.$1.$i" "$1" "$i" 8>&- &
         LOAD_PIDS="$LOAD_PIDS $!"
         track "$!"
     done
-    sleep 0.5
+    # The fault comes once every loop has had an answer, however slowly
+    # the machine forks them.
+    wait_until 10 load_running "$1" || fail "($1) the load did not start within 10 s"
+}
+
+# load_running NAME: true once every loop of phase NAME has a line.
+load_running() {
+    local i
+    for i in $(seq 1 "$LOOPS"); do
+        [ -s "$WORK/load.$1.$i" ] || return 1
+    done
 }
 
 stop_load() {
@@ -455,10 +466,14 @@ assert_eq $((first + 800000)) "$(wc -c <"$WORK/body")" \
 
 # --- (g) SIGHUP under load --------------------------------------------------------------------------
 reloads0=$(grep -c 'reloaded' "$BOCACHE_LOG" || true)
+reloads_are() { [ "$(($(grep -c 'reloaded' "$BOCACHE_LOG" || true) - reloads0))" -ge "$1" ]; }
 start_load g
-for _ in 1 2 3 4 5; do
+# Signals of one kind do not queue: each SIGHUP is sent once the one
+# before has been handled, and at least 0.4 s after it.
+for n in 1 2 3 4 5; do
     kill -HUP "$BOCACHE_PID"
     sleep 0.4
+    wait_until 10 reloads_are "$n" || fail "(g) SIGHUP $n was not handled within 10 s"
 done
 sleep 0.5
 stop_load

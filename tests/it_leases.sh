@@ -24,6 +24,7 @@ CHANNEL=bocache:invalidate
 # each got a complete answer.
 BG=()
 BG_OUT=()
+GATED_OUT=()
 GATED=0
 GATE=$WORK/gate
 mkfifo "$GATE"
@@ -31,9 +32,15 @@ spawn() {
     local out=$1 sock=$2
     shift 2
     local n=$# gated=$GATED
+    # OUT.gate says 1 once the request is at the gate (OUT names are
+    # reused, so the parent resets it first); builtins only, no fork.
+    [ "$gated" = 1 ] && echo 0 >"$out.gate"
     (
         rc=0
-        [ "$gated" = 1 ] && exec 3<"$GATE"
+        if [ "$gated" = 1 ]; then
+            echo 1 >"$out.gate"
+            exec 3<"$GATE"
+        fi
         "$FCGI_GET" -t 15000 "${@:1:n-1}" "unix:$sock" "${!n}" \
             >"$out" 2>"$out.err" 3<&- 8>&- || rc=$?
         echo "${EPOCHREALTIME/./}" >"$out.end"
@@ -41,10 +48,28 @@ spawn() {
     ) 8>&- &
     BG+=("$!")
     BG_OUT+=("$out")
+    [ "$gated" = 1 ] && GATED_OUT+=("$out")
+    return 0
 }
-# release: opens the gate for every gated request spawned so far.
+# at_gate: waits (up to 10 s: forking is slow on a loaded machine) until
+# every gated request spawned so far has reached the gate.
+all_at_gate() {
+    local f v
+    for f in "${GATED_OUT[@]+"${GATED_OUT[@]}"}"; do
+        v=
+        read -r v <"$f.gate" 2>/dev/null || true
+        [ "$v" = 1 ] || return 1
+    done
+}
+at_gate() {
+    wait_until 10 all_at_gate ||
+        fail "gated requests did not reach the gate within 10 s"
+    GATED_OUT=()
+}
+# release: opens the gate for every gated request spawned so far, once
+# they have all reached it.
 release() {
-    sleep 0.1 # the last forked requests reach the gate
+    at_gate
     exec 7>"$GATE"
 }
 reap() {
@@ -233,7 +258,7 @@ for r in 1 2 3; do
         files+=("$WORK/s1b.$i")
     done
     GATED=0
-    sleep 0.1
+    at_gate
     before=$(backend_count)
     spawn "$WORK/s1b.fill" "$BOCACHE_SOCK" "$U1b"
     wait_lease "bocache:none:-:$U1b" ||
