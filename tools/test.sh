@@ -1,7 +1,9 @@
 #!/bin/sh
 # test.sh: installs what is missing, builds bocache with warnings as errors
-# and runs the test suite in three builds: a plain one (followed by the unit
-# suites and fuzz corpora under valgrind memcheck), one with
+# and runs the test suite in three builds: a plain one (followed by the
+# integration suites that start a Redis once more, against a Redis on a unix
+# socket, and by the unit suites and fuzz corpora under valgrind memcheck),
+# one with
 # AddressSanitizer and UndefinedBehaviorSanitizer, and one with
 # ThreadSanitizer running the threaded integration suites, where any TSan
 # report fails. Prints every test log so Check's summary line of each suite
@@ -19,8 +21,38 @@ autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 TSAN_TESTS="tests/it_cache.sh tests/it_identity.sh tests/it_nostore.sh
 tests/it_redis_fault.sh tests/it_backend_fault.sh tests/it_child.sh"
 
+# The integration suites that start a Redis: the plain build runs them a
+# second time with BC_REDIS=unix (tests/setup), every connection to Redis
+# then a unix socket, as SPEC 7 promises it works. it_redis_unix.sh runs
+# over a unix socket in every pass anyway.
+UNIX_TESTS=$(cd "$top" && grep -l start_redis tests/it_*.sh |
+    grep -v '/it_redis_unix\.sh$' | tr '\n' ' ')
+
+# print_logs DIR LABEL TEST...: the logs of TEST... (every test when none
+# is named) in build DIR, each under a header naming LABEL.
+print_logs() {
+    pdir=$1
+    label=$2
+    shift 2
+    if [ $# -eq 0 ]; then
+        set -- "$pdir"/tests/*.log
+    else
+        logs=""
+        for t in "$@"; do logs="$logs $pdir/$t.log"; done
+        # shellcheck disable=SC2086 # one word a log
+        set -- $logs
+    fi
+    for log in "$@"; do
+        case $log in */test-suite*.log) continue ;; esac
+        [ -f "$log" ] || continue
+        echo "=== $(basename "$log" .log) ($label)"
+        cat "$log"
+    done
+}
+
 # $1 = build dir, $2 = target made after check ("" for none), rest =
-# configure options. $ONLY_TESTS, when set, limits the tests that run.
+# configure options. $ONLY_TESTS, when set, limits the tests that run;
+# $UNIX_PASS=1 reruns $UNIX_TESTS with BC_REDIS=unix after the check.
 run_suite() {
     dir=$1
     after=$2
@@ -37,12 +69,19 @@ run_suite() {
     else
         make -C "$dir" -j2 check >"$dir/check.out" 2>&1 || status=1
     fi
-    for log in "$dir"/tests/*.log; do
-        case $log in */test-suite.log) continue ;; esac
-        echo "=== $(basename "$log" .log) ($*)"
-        cat "$log"
-    done
+    print_logs "$dir" "$*"
     grep -E '^(# |PASS|FAIL|ERROR|XFAIL|SKIP)' "$dir/check.out" || true
+    if [ "${UNIX_PASS:-}" = 1 ]; then
+        t0=$(date +%s)
+        BC_REDIS=unix make -C "$dir" -j2 check TESTS="$UNIX_TESTS" \
+            TEST_SUITE_LOG=test-suite-unix.log >"$dir/check-unix.out" 2>&1 ||
+            status=1
+        # shellcheck disable=SC2086 # one word a test
+        print_logs "$dir" "BC_REDIS=unix${*:+ $*}" $UNIX_TESTS
+        grep -E '^(# |PASS|FAIL|ERROR|XFAIL|SKIP)' "$dir/check-unix.out" ||
+            true
+        echo "=== the Redis suites over a unix socket took $(($(date +%s) - t0)) s"
+    fi
     if [ -n "$after" ]; then
         echo "=== make $after ($*)"
         make -C "$dir" "$after" >"$dir/$after.out" 2>&1 || status=1
@@ -52,7 +91,9 @@ run_suite() {
 }
 
 rc=0
+UNIX_PASS=1
 run_suite "$top/_build/plain" valgrind || rc=1
+UNIX_PASS=
 run_suite "$top/_build/sanitize" "" --enable-sanitizers || rc=1
 # bocache runs in the background of the integration scripts, so its TSan
 # reports are collected from files rather than from exit statuses.
