@@ -23,9 +23,28 @@
 # process's status_path: RSS that follows them is the memory tier filling
 # up to memory_size, not a leak. Needs a build (make check builds
 # tests/fcgi_get and tests/test_backend) and redis-server.
+#
+# MODE=keyspace watches Redis instead: every request is a new URL (on the
+# 2 s endpoint, tagged; some not storable, leaving pass markers), with a
+# tag invalidation and a POST every few seconds, and every SAMPLE seconds
+# (30 by default in this mode) Redis's used_memory, DBSIZE and the size of
+# every index are printed: ZCARD of PREFIX:#leasez, of the tag indexes
+# #tagz:soak and #tagz:t0, of the path index that every stored request
+# shares, and the number of path index keys (one per path, most of them
+# for a single request). At the end each must have stayed flat: its
+# maximum over the second half of the run within KS_GROWTH_PCT (50) % +
+# KS_SLACK (50) of its maximum during warm-up (used_memory: in kB, without
+# the slack). Unbounded indexes grow with every request, by far more.
+#
+#   MODE=keyspace top_builddir=/path/to/build bash bench/soak.sh
 
+MODE=${MODE:-mixed}
 DURATION=${DURATION:-600}
-SAMPLE=${SAMPLE:-10}
+if [ "$MODE" = keyspace ]; then
+    SAMPLE=${SAMPLE:-30}
+else
+    SAMPLE=${SAMPLE:-10}
+fi
 WARMUP=${WARMUP:-$((DURATION / 5))}
 [ "$WARMUP" -ge "$SAMPLE" ] || WARMUP=$SAMPLE
 LOOPS=${LOOPS:-4}
@@ -57,6 +76,130 @@ track "$PID2"
 wait_until 10 eval "[ -S $SOCK2 ] && \"$FCGI_GET\" -t 2000 unix:$SOCK2 /__count >/dev/null 2>&1" ||
     fail "the second bocache did not answer"
 ok "two bocache processes: $PID1 ($SOCK1), $PID2 ($SOCK2)"
+
+# --- MODE=keyspace: Redis's own keys stay flat ---------------------------------
+if [ "$MODE" = keyspace ]; then
+    KS_GROWTH_PCT=${KS_GROWTH_PCT:-50}
+    KS_SLACK=${KS_SLACK:-50}
+    # ks_client N: new URLs only, until $WORK/stop; counts into
+    # $WORK/client.N ("requests failures").
+    ks_client() {
+        local n=$1 i=0 fail=0 sock u r out=$WORK/c$1.out
+        while [ ! -e "$WORK/stop" ]; do
+            i=$((i + 1))
+            if [ $((i % 2)) = 0 ]; then sock=$SOCK1; else sock=$SOCK2; fi
+            r=$((RANDOM % 100))
+            if [ "$r" -lt 70 ]; then # stored, 2 s, one shared path
+                u="/api/v1/short/ksq?u=$n-$i&tags=soak,t$((i % 10))"
+            elif [ "$r" -lt 85 ]; then # stored, a path of its own
+                u="/api/v1/short/ksp/$n-$i?tags=soak"
+            elif [ "$r" -lt 95 ]; then # a 10 s pass marker
+                u="/api/v1/public/ksn/$n-$i?cc=no-store"
+            else # a 1 s pass marker
+                u="/api/v1/public/kse/$n-$i?status=500"
+            fi
+            "$FCGI_GET" -t 10000 "unix:$sock" "$u" >"$out" 2>&1 || fail=$((fail + 1))
+            if [ $((i % 50)) = 0 ]; then
+                echo "$i $fail" >"$WORK/client.$n.tmp" && mv "$WORK/client.$n.tmp" "$WORK/client.$n"
+            fi
+        done
+        echo "$i $fail" >"$WORK/client.$n.tmp" && mv "$WORK/client.$n.tmp" "$WORK/client.$n"
+    }
+    # ks_invalidator: every 5 s a tag invalidation or a POST to the shared
+    # path, so indexes are read and their members forgotten too.
+    ks_invalidator() {
+        local i=0
+        while [ ! -e "$WORK/stop" ]; do
+            i=$((i + 1))
+            if [ $((i % 2)) = 0 ]; then
+                "$CTL" -c "$CONFIG" invalidate --tag "t$((RANDOM % 10))" >/dev/null
+            else
+                "$FCGI_GET" -X POST -t 10000 "unix:$SOCK1" /api/v1/short/ksq >/dev/null
+            fi 2>>"$WORK/invalidator.err" ||
+                echo "invalidation $i failed" >>"$WORK/invalidator.err"
+            echo "$i" >"$WORK/invalidations"
+            sleep 5
+        done
+    }
+    rm -f "$WORK/stop"
+    for n in $(seq 1 "$LOOPS"); do
+        ks_client "$n" 8>&- &
+        track "$!"
+    done
+    ks_invalidator 8>&- &
+    track "$!"
+    requests() {
+        cat "$WORK"/client.[0-9] "$WORK"/client.[0-9][0-9] 2>/dev/null | awk '{ n += $1; f += $2 } END { print n + 0, f + 0 }'
+    }
+    used_kb() {
+        rcli INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { printf "%d", $2 / 1024 }'
+    }
+    path_keys() {
+        rcli --scan --pattern 'bocache:#path*' | wc -l
+    }
+    # card NEW OLD: members of the index NEW, a sorted set, plus those of
+    # OLD, the SET an older bocache kept instead, so that the table of a
+    # run against an older build (top_builddir) shows its growth too.
+    card() {
+        local k n=0
+        for k in "$@"; do
+            case $(rcli TYPE "$k") in
+            zset) n=$((n + $(rcli ZCARD "$k"))) ;;
+            set) n=$((n + $(rcli SCARD "$k"))) ;;
+            esac
+        done
+        echo "$n"
+    }
+    TABLE=$WORK/table
+    printf '%5s %9s %7s %7s %9s %7s %9s %9s %9s %6s %6s\n' t used_kB dbsize leasez \
+        tag_soak tag_t0 path_ksq path_keys requests fails inval | tee "$TABLE.head" >&8
+    start=$(now_ms)
+    t=0
+    while [ "$t" -lt "$DURATION" ]; do
+        next=$((start + (t + SAMPLE) * 1000))
+        while [ "$(now_ms)" -lt "$next" ]; do sleep 0.5; done
+        t=$((t + SAMPLE))
+        alive "$PID1" || fail "bocache $PID1 died at ${t}s"
+        alive "$PID2" || fail "bocache $PID2 died at ${t}s"
+        read -r nreq nfail <<<"$(requests)"
+        printf '%5s %9s %7s %7s %9s %7s %9s %9s %9s %6s %6s\n' "$t" "$(used_kb)" \
+            "$(rcli DBSIZE)" "$(card 'bocache:#leasez' 'bocache:#leases')" \
+            "$(card 'bocache:#tagz:soak' 'bocache:#tag:soak')" \
+            "$(card 'bocache:#tagz:t0' 'bocache:#tag:t0')" \
+            "$(card 'bocache:#pathz:/api/v1/short/ksq' 'bocache:#path:/api/v1/short/ksq')" \
+            "$(path_keys)" \
+            "$nreq" "$nfail" "$(cat "$WORK/invalidations" 2>/dev/null || echo 0)" |
+            tee -a "$TABLE" >&8
+    done
+    touch "$WORK/stop"
+    sleep 2
+    read -r nreq nfail <<<"$(requests)"
+    echo "# $nreq requests, $nfail without a complete answer, $(cat "$WORK/invalidations") invalidations" >&8
+    [ "$nreq" -gt 0 ] || fail "no requests were made"
+    assert_eq 0 "$nfail" "every request got a complete answer"
+    [ ! -s "$WORK/invalidator.err" ] ||
+        fail "invalidations failed: $(head -n 3 "$WORK/invalidator.err")"
+    ok "every invalidation succeeded"
+    # ks_flat COLUMN NAME SLACK: the second half's maximum against the
+    # warm-up maximum.
+    ks_flat() {
+        local warm late
+        warm=$(awk -v c="$1" -v w="$WARMUP" '$1 <= w && $c > m { m = $c } END { print m + 0 }' "$TABLE")
+        late=$(awk -v c="$1" -v h=$((DURATION / 2)) '$1 > h && $c > m { m = $c } END { print m + 0 }' "$TABLE")
+        assert_le $((warm + warm * KS_GROWTH_PCT / 100 + $3)) "$late" \
+            "$2: the second half's maximum within $KS_GROWTH_PCT % + $3 of the warm-up maximum $warm"
+    }
+    if [ "$DURATION" -gt "$WARMUP" ]; then
+        ks_flat 2 "Redis used_memory (kB)" 0
+        ks_flat 3 "DBSIZE" "$KS_SLACK"
+        ks_flat 4 "ZCARD #leasez" "$KS_SLACK"
+        ks_flat 5 "ZCARD #tagz:soak" "$KS_SLACK"
+        ks_flat 6 "ZCARD #tagz:t0" "$KS_SLACK"
+        ks_flat 7 "ZCARD #pathz:/api/v1/short/ksq" "$KS_SLACK"
+        ks_flat 8 "path index keys" "$KS_SLACK"
+    fi
+    exit 0
+fi
 
 # --- the load ------------------------------------------------------------------
 
@@ -96,10 +239,10 @@ client() {
                 >"$out" 2>&1 || fail=$((fail + 1))
         fi
         if [ $((i % 50)) = 0 ]; then
-            echo "$i $fail" >"$WORK/client.$n"
+            echo "$i $fail" >"$WORK/client.$n.tmp" && mv "$WORK/client.$n.tmp" "$WORK/client.$n"
         fi
     done
-    echo "$i $fail" >"$WORK/client.$n"
+    echo "$i $fail" >"$WORK/client.$n.tmp" && mv "$WORK/client.$n.tmp" "$WORK/client.$n"
 }
 
 # invalidator: one invalidation a second, rotating over the kinds.
@@ -147,7 +290,7 @@ memtier() {
 }
 
 requests() {
-    cat "$WORK"/client.* 2>/dev/null | awk '{ n += $1; f += $2 } END { print n + 0, f + 0 }'
+    cat "$WORK"/client.[0-9] "$WORK"/client.[0-9][0-9] 2>/dev/null | awk '{ n += $1; f += $2 } END { print n + 0, f + 0 }'
 }
 
 TABLE=$WORK/table
