@@ -1416,16 +1416,21 @@ static int store_entry(worker *w, size_t entry_len)
     size_t n = 0;
     const char *path;
     size_t plen;
-    if (bc_key_is_entry(cfg, w->key, strlen(w->key), &path, &plen) &&
-        bc_invalidate_path_index(cfg, path, plen, w->idx[n], BC_KEY_MAX) == 0)
-        idx[n] = w->idx[n], n++;
-    for (size_t i = 0; i < f->tags_len && n < BC_MAX_INDEXES;) {
+    /* An entry missing from one of its indexes would outlive the path or
+     * tag invalidation that should remove it: no index, no store. */
+    if (!bc_key_is_entry(cfg, w->key, strlen(w->key), &path, &plen) ||
+        bc_invalidate_path_index(cfg, path, plen, w->idx[n], BC_KEY_MAX) < 0)
+        return -1;
+    idx[n] = w->idx[n], n++;
+    for (size_t i = 0; i < f->tags_len;) {
         size_t e = i;
         while (e < f->tags_len && f->tags[e] != ' ')
             e++;
-        if (bc_invalidate_tag_index(cfg, f->tags + i, e - i, w->idx[n],
-                                    BC_KEY_MAX) == 0)
-            idx[n] = w->idx[n], n++;
+        if (n == BC_MAX_INDEXES ||
+            bc_invalidate_tag_index(cfg, f->tags + i, e - i, w->idx[n],
+                                    BC_KEY_MAX) < 0)
+            return -1;
+        idx[n] = w->idx[n], n++;
         i = e + 1;
     }
     char staging[BC_KEY_MAX];
