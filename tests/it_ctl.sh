@@ -319,7 +319,7 @@ assert_eq keep "$(rcli get bocache:foreign:42)" "flush: bocache:foreign:42 survi
 assert_eq "" "$(comm -23 <(printf '%s\n' "$INTERNAL") \
     <(redis_keys 'bocache:#*' | sort))" \
     "flush: every #tag/#path/#id key survives"
-assert_match . "$(redis_keys 'bocache:#tag:*' | head -n 1)" \
+assert_match . "$(redis_keys 'bocache:#tagz:*' | head -n 1)" \
     "flush: #tag keys survive"
 assert_match . "$(redis_keys 'bocache:#id:*' | head -n 1)" \
     "flush: the #id keys survive"

@@ -296,10 +296,10 @@ assert_eq HIT "$(xcache "$WORK/t1h")" "the tagged answer is a HIT"
 assert_eq "" "$(header X-Cache-Tags "$WORK/t1h")" \
     "X-Cache-Tags is not passed to the client on a HIT"
 for t in red blue green; do
-    [ "$(rcli exists "bocache:#tag:$t")" = 1 ] ||
-        fail "no tag index bocache:#tag:$t"
+    [ "$(rcli exists "bocache:#tagz:$t")" = 1 ] ||
+        fail "no tag index bocache:#tagz:$t"
 done
-ok "tag indexes bocache:#tag:red, blue and green exist"
+ok "tag indexes bocache:#tagz:red, blue and green exist"
 next_id
 send_id "$ID" '"tags":["red"]' 1 'tags [red]'
 expect_gone 'tags [red]' "$T1"
@@ -329,8 +329,8 @@ assert_eq $((${#ALL[@]} + 3)) "$N" "$N entries are stored before pattern *"
 INTERNAL=$(internal)
 assert_match '^bocache:#id:' "$(printf '%s\n' "$INTERNAL" | grep '#id:' | head -n 1)" \
     "claimed ids are kept as bocache:#id: keys"
-assert_match '^bocache:#path:' "$(printf '%s\n' "$INTERNAL" | grep '#path:' | head -n 1)" \
-    "path indexes exist as bocache:#path: keys"
+assert_match '^bocache:#pathz:' "$(printf '%s\n' "$INTERNAL" | grep '#pathz:' | head -n 1)" \
+    "path indexes exist as bocache:#pathz: keys"
 next_id
 send_id "$ID" '"pattern":"*"' "$N" 'pattern *'
 expect_gone 'pattern *' "$T1" "$T2" "$T4" "${ALL[@]}"
