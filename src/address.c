@@ -1,5 +1,5 @@
 /* address.c: "unix:/path" and "host:port" socket addresses. */
-#include "bocache/address.h"
+#include "address.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* cache_control.c: parsing of Cache-Control response directives. */
-#include "bocache/cache_control.h"
+#include "cache_control.h"
 
 #include <stddef.h>
 #include <string.h>

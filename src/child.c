@@ -1,6 +1,6 @@
 /* child.c: the backend application as a supervised child process: private
  * socket, fork and exec, restart with backoff, stop without orphans. */
-#include "bocache/child.h"
+#include "child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bocache/log.h"
+#include "log.h"
 
 #define LISTEN_BACKLOG 1024
 #define BACKOFF_FIRST_MS 100

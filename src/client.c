@@ -9,10 +9,10 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "bocache/invalidate.h"
-#include "bocache/key.h"
-#include "bocache/message.h"
-#include "bocache/store.h"
+#include "invalidate.h"
+#include "key.h"
+#include "message.h"
+#include "store.h"
 
 /* Removal scans the keyspace; its commands get more time than a lookup. */
 #define CLIENT_TIMEOUT_MS 5000

@@ -1,5 +1,5 @@
 /* conditional.c: If-None-Match / If-Modified-Since against stored entries. */
-#include "bocache/conditional.h"
+#include "conditional.h"
 
 #include <string.h>
 #include <time.h>

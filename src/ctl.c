@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "bocache/client.h"
-#include "bocache/entry.h"
-#include "bocache/key.h"
-#include "bocache/stats.h"
-#include "bocache/store.h"
+#include "entry.h"
+#include "key.h"
+#include "stats.h"
+#include "store.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/bocache.conf"
 #define EXIT_USAGE 2

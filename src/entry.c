@@ -1,5 +1,5 @@
 /* entry.c: encoding and decoding of the binary format of stored responses. */
-#include "bocache/entry.h"
+#include "entry.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* fcgi_client.c: the FastCGI client connection to the backend: one
  * request at a time, the answer accepted as clean only when it arrived
  * whole, and a kept connection closed once idle. */
-#include "bocache/fcgi_client.h"
+#include "fcgi_client.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bocache/address.h"
-#include "bocache/fcgi_record.h"
+#include "address.h"
+#include "fcgi_record.h"
 
 /* Every request on a connection uses id 1: one request at a time per
  * connection, as nearly every FastCGI application supports (and as nginx

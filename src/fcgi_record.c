@@ -1,5 +1,5 @@
 /* fcgi_record.c: FastCGI 1.0 record encoding and the incremental decoder. */
-#include "bocache/fcgi_record.h"
+#include "fcgi_record.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* glob.c: Redis-compatible glob matching of keys against patterns. */
-#include "bocache/glob.h"
+#include "glob.h"
 
 #include <stddef.h>
 

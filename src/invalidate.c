@@ -1,14 +1,14 @@
 /* invalidate.c: applying invalidation messages to Redis (SCAN + UNLINK,
  * tag and path indexes) and deciding which entry keys a message covers. */
-#include "bocache/invalidate.h"
+#include "invalidate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "bocache/glob.h"
-#include "bocache/key.h"
+#include "glob.h"
+#include "key.h"
 
 /* Keys asked of each SCAN step: large enough that a million keys take a
  * thousand round trips, small enough that each step stays well under a

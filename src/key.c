@@ -5,7 +5,7 @@
 
 #include <nettle/sha2.h>
 
-#include "bocache/key.h"
+#include "key.h"
 
 /* More kept query parameters than this are not worth sorting on the stack of
  * every request; such a request is forwarded uncached like any other key

@@ -1,6 +1,6 @@
 /* listener.c: the invalidation listener thread: SUBSCRIBE, parse, claim the
  * id, remove (retrying a failed removal), resubscribe after a loss. */
-#include "bocache/listener.h"
+#include "listener.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "bocache/invalidate.h"
-#include "bocache/key.h"
-#include "bocache/log.h"
+#include "invalidate.h"
+#include "key.h"
+#include "log.h"
 
 /* How often the thread looks at its stop flag while the channel is quiet. */
 #define POLL_MS 250

@@ -1,5 +1,5 @@
 /* log.c: leveled logging to stderr or syslog, and rate-limited fault logs. */
-#include "bocache/log.h"
+#include "log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -11,11 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bocache/address.h"
-#include "bocache/child.h"
+#include "address.h"
+#include "child.h"
 #include "bocache/config.h"
-#include "bocache/log.h"
-#include "bocache/responder.h"
+#include "log.h"
+#include "responder.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/bocache.conf"
 #define LISTEN_BACKLOG 1024

@@ -2,7 +2,7 @@
  * LRU list under one mutex, reference-counted entries so a hit is served
  * without holding the lock or copying the entry, and an ordered index of
  * the entries' paths so a path invalidation visits only its entries. */
-#include "bocache/memtier.h"
+#include "memtier.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bocache/key.h"
-#include "bocache/log.h"
+#include "key.h"
+#include "log.h"
 
 typedef struct group group;
 

@@ -1,5 +1,5 @@
 /* message.c: parsing and encoding of invalidation messages (SPEC 5). */
-#include "bocache/message.h"
+#include "message.h"
 
 #include <jansson.h>
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /* misspred.c: one saturating miss counter per endpoint slot. A hit resets
  * it, so a single hit ends the guess: a wrong guess costs a lease write
  * and its release, which is dearer than the round trip a right one saves. */
-#include "bocache/misspred.h"
+#include "misspred.h"
 
 #include <stdint.h>
 #include <stdlib.h>

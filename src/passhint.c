@@ -1,7 +1,7 @@
 /* passhint.c: a small direct-mapped table of hashed keys and expiry times.
  * Direct mapping keeps it a fixed few kilobytes with no eviction logic: a
  * collision only drops a hint, which costs a round trip, not correctness. */
-#include "bocache/passhint.h"
+#include "passhint.h"
 
 #include <stdlib.h>
 

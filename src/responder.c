@@ -1,7 +1,7 @@
 /* responder.c: worker threads that accept FastCGI requests, serve hits from
  * Redis and forward everything else to the backend, storing what may be
  * stored. */
-#include "bocache/responder.h"
+#include "responder.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -22,21 +22,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bocache/cache_control.h"
-#include "bocache/conditional.h"
-#include "bocache/entry.h"
-#include "bocache/fcgi_client.h"
-#include "bocache/fcgi_record.h"
-#include "bocache/invalidate.h"
-#include "bocache/key.h"
-#include "bocache/listener.h"
-#include "bocache/log.h"
-#include "bocache/memtier.h"
-#include "bocache/misspred.h"
-#include "bocache/passhint.h"
-#include "bocache/response.h"
-#include "bocache/storable.h"
-#include "bocache/store.h"
+#include "cache_control.h"
+#include "conditional.h"
+#include "entry.h"
+#include "fcgi_client.h"
+#include "fcgi_record.h"
+#include "invalidate.h"
+#include "key.h"
+#include "listener.h"
+#include "log.h"
+#include "memtier.h"
+#include "misspred.h"
+#include "passhint.h"
+#include "response.h"
+#include "storable.h"
+#include "store.h"
 
 /* Index sets an entry joins: its path and up to this many tags less one. A
  * response with more tags is not stored (a tag invalidation must never miss

@@ -1,5 +1,5 @@
 /* response.c: parser for the CGI response head a FastCGI responder sends. */
-#include "bocache/response.h"
+#include "response.h"
 
 #include <string.h>
 #include <strings.h>

@@ -1,6 +1,6 @@
 /* stats.c: names of the gateway's counters and their mapping from the
  * reasons the responder reports. */
-#include "bocache/stats.h"
+#include "stats.h"
 
 #include <string.h>
 

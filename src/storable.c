@@ -1,13 +1,13 @@
 /* storable.c: whether a backend's response may be stored, and for how long
  * (SPEC 4.2 and 6). */
-#include "bocache/storable.h"
+#include "storable.h"
 
 #include <limits.h>
 #include <string.h>
 #include <strings.h>
 
-#include "bocache/cache_control.h"
-#include "bocache/key.h"
+#include "cache_control.h"
+#include "key.h"
 
 long bc_storable_content_length(const char *v, size_t len)
 {

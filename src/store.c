@@ -1,6 +1,6 @@
 /* store.c: the gateway's Redis access: one connection per worker, bounded
  * waits, fail-open with reconnect backoff. */
-#include "bocache/store.h"
+#include "store.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bocache/address.h"
-#include "bocache/key.h"
+#include "address.h"
+#include "key.h"
 
 /* Reconnect backoff: the first retry is quick so a Redis restart costs only a
  * few bypassed requests; it doubles up to a ceiling so a dead Redis costs one

@@ -1,5 +1,5 @@
 /* check_cache_control.c: unit tests of Cache-Control parsing. */
-#include "bocache/cache_control.h"
+#include "cache_control.h"
 #include "check_main.h"
 
 #include <stdlib.h>

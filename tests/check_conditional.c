@@ -1,5 +1,5 @@
 /* check_conditional.c: unit tests of conditional request evaluation. */
-#include "bocache/conditional.h"
+#include "conditional.h"
 #include "check_main.h"
 
 #include <stdio.h>

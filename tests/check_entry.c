@@ -1,5 +1,5 @@
 /* check_entry.c: unit tests of the stored-entry binary format. */
-#include "bocache/entry.h"
+#include "entry.h"
 #include "check_main.h"
 
 #include <stdlib.h>

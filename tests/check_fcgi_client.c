@@ -2,8 +2,8 @@
  * FastCGI server thread on a unix socket: what counts as a clean answer,
  * what reaches the sink, when a connection is kept, checked, closed, and
  * when a request is sent twice. */
-#include "bocache/fcgi_client.h"
-#include "bocache/fcgi_record.h"
+#include "fcgi_client.h"
+#include "fcgi_record.h"
 #include "check_main.h"
 
 #include <errno.h>

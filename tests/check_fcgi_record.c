@@ -1,5 +1,5 @@
 /* check_fcgi_record.c: unit tests of FastCGI record encoding and decoding. */
-#include "bocache/fcgi_record.h"
+#include "fcgi_record.h"
 #include "check_main.h"
 
 #include <stdlib.h>

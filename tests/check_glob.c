@@ -1,5 +1,5 @@
 /* check_glob.c: unit tests of Redis-compatible glob matching. */
-#include "bocache/glob.h"
+#include "glob.h"
 #include "check_main.h"
 
 #include <stdlib.h>

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bocache/invalidate.h"
-#include "bocache/key.h"
+#include "invalidate.h"
+#include "key.h"
 #include "check_main.h"
 
 Suite *invalidate_suite(void);

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bocache/key.h"
+#include "key.h"
 #include "check_main.h"
 
 /* SHA-256 of "secret-key-123" and "other-key", from sha256sum. */

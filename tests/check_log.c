@@ -1,7 +1,7 @@
 /* check_log.c: unit tests of log line escaping (log forging). */
 #include <string.h>
 
-#include "bocache/log.h"
+#include "log.h"
 #include "check_main.h"
 
 static const char *esc(const char *in, size_t len, size_t cap)

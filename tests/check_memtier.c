@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bocache/log.h"
-#include "bocache/memtier.h"
+#include "log.h"
+#include "memtier.h"
 #include "check_main.h"
 
 /* Times in the tests are offsets from now on the tier's clock (bc_now_ms),

@@ -1,5 +1,5 @@
 /* check_message.c: unit tests of invalidation message parsing/encoding. */
-#include "bocache/message.h"
+#include "message.h"
 #include "check_main.h"
 
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* check_misspred.c: unit tests of the per-worker miss predictor. */
-#include "bocache/misspred.h"
+#include "misspred.h"
 #include "check_main.h"
 
 Suite *misspred_suite(void);

@@ -1,7 +1,7 @@
 /* check_passhint.c: unit tests of the per-worker pass hints and the key
  * hash they use. */
-#include "bocache/key.h"
-#include "bocache/passhint.h"
+#include "key.h"
+#include "passhint.h"
 #include "check_main.h"
 
 #include <string.h>

@@ -1,5 +1,5 @@
 /* check_response.c: unit tests of the CGI response head parser. */
-#include "bocache/response.h"
+#include "response.h"
 #include "check_main.h"
 
 #include <stdio.h>

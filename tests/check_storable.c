@@ -1,5 +1,5 @@
 /* check_storable.c: unit tests of the storability verdict (SPEC 4.2, 6). */
-#include "bocache/storable.h"
+#include "storable.h"
 #include "check_main.h"
 
 #include <limits.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "bocache/config.h"
-#include "bocache/response.h"
+#include "response.h"
 
 Suite *storable_suite(void);
 

@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bocache/fcgi_record.h"
+#include "fcgi_record.h"
 
 #define REQUEST_ID 1
 #define MAX_CHUNK 65528 /* a multiple of 8 that fits a record */

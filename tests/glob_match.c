@@ -1,6 +1,6 @@
 /* glob_match.c: test helper that prints the lines of standard input that
  * the Redis glob in argv[1] matches, for comparison with redis-cli --scan. */
-#include "bocache/glob.h"
+#include "glob.h"
 
 #include <stdio.h>
 #include <stdlib.h>

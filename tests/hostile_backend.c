@@ -49,7 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bocache/fcgi_record.h"
+#include "fcgi_record.h"
 
 #define OTHER_ID 2
 #define PARAMS_MAX (256 * 1024)

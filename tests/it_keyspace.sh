@@ -1,5 +1,5 @@
 #!/bin/bash
-# it_keyspace.sh: bocache's own keys in Redis (include/bocache/invalidate.h
+# it_keyspace.sh: bocache's own keys in Redis (src/invalidate.h
 # lists them). The tag, path and lease indexes are sorted sets scored by
 # expiry: they hold about the live entries and are trimmed by the next
 # write once their members expired, which readers ignore meanwhile; a pass

@@ -6,7 +6,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "bocache/cache_control.h"
+#include "cache_control.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

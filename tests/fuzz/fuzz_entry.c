@@ -6,7 +6,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "bocache/entry.h"
+#include "entry.h"
 #include "fuzz.h"
 
 /* Offsets of the bytes a decoder ignores: flags (3), reserved (6, 7). */

@@ -5,7 +5,7 @@
  * must point inside the bytes of the call that reported it. */
 #include <string.h>
 
-#include "bocache/fcgi_record.h"
+#include "fcgi_record.h"
 #include "fuzz.h"
 
 /* What decoding a stream produced. */

@@ -5,7 +5,7 @@
  * non-empty string with "*", and match a string against itself escaped. */
 #include <string.h>
 
-#include "bocache/glob.h"
+#include "glob.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -12,7 +12,7 @@
 
 #include <nettle/sha2.h>
 
-#include "bocache/key.h"
+#include "key.h"
 #include "fuzz.h"
 
 #define API_KEY_HEADER "X-Api-Key"

@@ -5,7 +5,7 @@
  * UTF-8 (JSON cannot carry it). A refused message always has a reason. */
 #include <string.h>
 
-#include "bocache/message.h"
+#include "message.h"
 #include "fuzz.h"
 
 /* Strict UTF-8 as jansson checks it: no overlong forms, no surrogates,

@@ -11,7 +11,7 @@
  * an OUTLEN exactly when it holds the result and its NUL. */
 #include <string.h>
 
-#include "bocache/key.h"
+#include "key.h"
 #include "fuzz.h"
 
 static int hex(unsigned char c)

@@ -6,7 +6,7 @@
  * bc_response_find. */
 #include <string.h>
 
-#include "bocache/response.h"
+#include "response.h"
 #include "fuzz.h"
 
 static int inside(const char *p, size_t n, const char *buf, size_t len)

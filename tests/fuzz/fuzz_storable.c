@@ -16,10 +16,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bocache/cache_control.h"
+#include "cache_control.h"
 #include "bocache/config.h"
-#include "bocache/response.h"
-#include "bocache/storable.h"
+#include "response.h"
+#include "storable.h"
 #include "fuzz.h"
 
 enum {

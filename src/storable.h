@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "bocache/config.h"
-#include "bocache/response.h"
+#include "response.h"
 
 /* What the request carried that the verdict depends on (RFC 9111 3.5). */
 enum { BC_REQ_AUTHORIZATION = 1u, BC_REQ_COOKIE = 2u };

@@ -6,9 +6,9 @@
 #include <stddef.h>
 
 #include "bocache/config.h"
-#include "bocache/message.h"
-#include "bocache/stats.h"
-#include "bocache/store.h"
+#include "message.h"
+#include "stats.h"
+#include "store.h"
 
 /* What the gateway does beside Redis: drop entries from its in-memory
  * tier. Both hooks run on the listener thread; either may be NULL. */

@@ -33,8 +33,8 @@
 #include <stddef.h>
 
 #include "bocache/config.h"
-#include "bocache/message.h"
-#include "bocache/store.h"
+#include "message.h"
+#include "store.h"
 
 /* How long a claimed message id is remembered: far longer than any
  * publisher retries or pub/sub delivery takes. */

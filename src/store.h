@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 #include "bocache/config.h"
-#include "bocache/log.h"
-#include "bocache/stats.h"
+#include "log.h"
+#include "stats.h"
 
 typedef struct bc_store bc_store;
 
