@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "invalidate.h"
@@ -26,6 +27,8 @@
 #define RETRY_MAX 256
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 5000
+/* Follow-ups (announce_removed) remembered; more than are in flight. */
+#define FOLLOWUPS 16
 
 /* A message whose removal failed, waiting for its next attempt. */
 typedef struct retry {
@@ -51,6 +54,11 @@ struct bc_listener {
     retry *retries; /* RETRY_MAX slots, the first NRETRIES in use */
     size_t nretries;
     bc_ratelimit retry_log;
+    /* The ids of the follow-ups this thread published last: its claim
+     * of them is its own, so without this it would take its own
+     * follow-up for a message to remove again. */
+    char followups[FOLLOWUPS][33];
+    unsigned nfollowups;
 };
 
 #define FLUSH_MS 1000
@@ -110,6 +118,39 @@ static int attempt(bc_listener *l, const bc_message *m, int *claimed,
     return 1;
 }
 
+/* After this process removed what M covers, tells every process to drop
+ * it from its memory tier once more: between a process's first drop (when
+ * M arrived) and this removal, its requests could read the old entries
+ * from Redis and put them back into memory for up to memory_ttl. The
+ * follow-up carries M's coverage under a fresh id that is claimed here
+ * first, so nobody removes anything again and it has no follow-up of its
+ * own. Best effort: a lost follow-up leaves the window as it was. */
+static void announce_removed(bc_listener *l, const bc_message *m)
+{
+    unsigned char rnd[16];
+    char id[2 * sizeof rnd + 1];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        return;
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+    bc_message again = *m;
+    again.id = id;
+    char *json = bc_message_encode(&again);
+    if (json && bc_invalidate_claim(l->work, l->cfg, id) == 1) {
+        memcpy(l->followups[l->nfollowups++ % FOLLOWUPS], id, sizeof id);
+        bc_store_publish(l->work, l->cfg->redis.channel, json, strlen(json));
+    }
+    free(json);
+}
+
+static int is_followup(const bc_listener *l, const char *id)
+{
+    for (unsigned i = 0; id && *id && i < FOLLOWUPS; i++)
+        if (strcmp(l->followups[i], id) == 0)
+            return 1;
+    return 0;
+}
+
 /* Queues M (taken over) for another attempt; returns 0, or -1 when the
  * queue is full (M is then the caller's still). */
 static int queue_retry(bc_listener *l, bc_message *m, const char *what,
@@ -160,9 +201,11 @@ static void run_retries(bc_listener *l)
                    "invalidation %s: %ld entries removed on attempt %d",
                    r->what, n, r->attempts);
             /* Entries read from Redis before the removal may have gone
-             * into memory tiers meanwhile. */
+             * into memory tiers meanwhile: this one's, and others'. */
             if (l->hooks.message)
                 l->hooks.message(l->hooks.ctx, &r->m);
+            if (r->m.id && n > 0)
+                announce_removed(l, &r->m);
         } else if (now >= r->until_ms) {
             bc_log(BC_LOG_WARN, "invalidation %s: %s after %d attempts; "
                                 "given up, as everything it covered has "
@@ -208,6 +251,8 @@ static void apply(bc_listener *l, bc_message *m, const char *payload,
                  payload);
     int claimed = m->id == NULL; /* a message without id: every process */
     long n;
+    if (is_followup(l, m->id))
+        return; /* its memory drop above is all it is for */
     int64_t t0 = bc_now_ms();
     if (!attempt(l, m, &claimed, &n, err, sizeof err)) {
         queue_retry(l, m, what, claimed, err);
@@ -217,6 +262,8 @@ static void apply(bc_listener *l, bc_message *m, const char *payload,
         bc_log(BC_LOG_INFO, "invalidation %.*s: %ld entries removed in %lld ms",
                (int)(len > 200 ? 200 : len), payload, n,
                (long long)(bc_now_ms() - t0));
+    if (claimed && m->id && n > 0)
+        announce_removed(l, m);
 }
 
 static void handle(bc_listener *l, const char *payload, size_t len)
