@@ -109,8 +109,8 @@ static long remove_retrying(bc_client *c, const bc_message *m, int *attempts)
     int64_t give_up = bc_now_ms() + CLIENT_RETRY_MS;
     long wait = 100;
     for (*attempts = 1;; ++*attempts) {
-        long n = bc_invalidate_apply(c->store, c->cfg, m, c->err,
-                                     sizeof c->err);
+        long n =
+            bc_invalidate_apply(c->store, c->cfg, m, c->err, sizeof c->err);
         if (n >= 0 || bc_now_ms() + wait > give_up)
             return n;
         pause_ms(wait);
@@ -177,8 +177,8 @@ static int publish(bc_client *c, bc_message *m, long *removed)
         snprintf(c->err, sizeof c->err, "out of memory");
         goto out;
     }
-    if (bc_store_publish(c->store, c->cfg->redis.channel, json,
-                         strlen(json)) < 0) {
+    if (bc_store_publish(c->store, c->cfg->redis.channel, json, strlen(json)) <
+        0) {
         redis_fault(c, "publish");
         goto out;
     }
@@ -199,9 +199,8 @@ int bc_client_invalidate_pattern(bc_client *c, const char *pattern,
         snprintf(c->err, sizeof c->err, "the pattern must not be empty");
         return -1;
     }
-    bc_message m = {.pattern = (char *)pattern,
-                    .uris = (char **)uris,
-                    .nuris = nuris};
+    bc_message m = {
+        .pattern = (char *)pattern, .uris = (char **)uris, .nuris = nuris};
     return publish(c, &m, removed);
 }
 
@@ -253,8 +252,8 @@ static const char *find_header(void *ctx, const char *name, int *count)
 }
 
 int bc_client_key(bc_client *c, const char *method, const char *uri,
-                  const bc_client_header *headers, size_t nheaders,
-                  char *out, size_t outlen)
+                  const bc_client_header *headers, size_t nheaders, char *out,
+                  size_t outlen)
 {
     char path[BC_KEY_MAX];
     const char *q = strchr(uri, '?');

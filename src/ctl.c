@@ -168,8 +168,9 @@ static int cmd_show(bc_client *c, int argc, char **argv)
     else if (rc == 0)
         fprintf(stderr, "bocache-ctl: no entry %s\n", argv[0]);
     else if (bc_entry_decode(data, len, &e) < 0)
-        fprintf(stderr, "bocache-ctl: %s is not a bocache entry of a "
-                        "version this program knows\n",
+        fprintf(stderr,
+                "bocache-ctl: %s is not a bocache entry of a "
+                "version this program knows\n",
                 argv[0]);
     else {
         long ttl = bc_store_ttl(st, argv[0]);
@@ -177,8 +178,8 @@ static int cmd_show(bc_client *c, int argc, char **argv)
                "ttl:     %ld s fresh, %ld s left in Redis\n"
                "size:    %zu bytes (head %zu, body %zu)\ntags:    %.*s\n",
                argv[0], e.status, (long long)bc_entry_age(&e, bc_wall_ms()),
-               (long)e.ttl, ttl, len, e.head_len, e.body_len,
-               (int)e.tags_len, e.tags);
+               (long)e.ttl, ttl, len, e.head_len, e.body_len, (int)e.tags_len,
+               e.tags);
         bc_store_free(st);
         return 0;
     }
@@ -216,11 +217,10 @@ static void print_stats(const counts *n, const unsigned long long *totals,
                         int json)
 {
     if (json)
-        printf("{\"entries\":%ld,\"index_keys\":%ld", n->entries,
-               n->indexes);
+        printf("{\"entries\":%ld,\"index_keys\":%ld", n->entries, n->indexes);
     else
-        printf("%-28s %ld\n%-28s %ld\n", "entries", n->entries,
-               "index_keys", n->indexes);
+        printf("%-28s %ld\n%-28s %ld\n", "entries", n->entries, "index_keys",
+               n->indexes);
     for (int i = 0; i < BC_STAT_COUNT; i++) {
         if (json)
             printf(",\"%s\":%llu", bc_stat_name((bc_stat)i), totals[i]);

@@ -17,8 +17,7 @@
 
 /* SPEC 5: a uri without its leading '/' means the same path, whoever
  * built the message (the parser adds it too, libbocache callers may not). */
-static int path_starts_with_uri(const char *path, size_t plen,
-                                const char *uri)
+static int path_starts_with_uri(const char *path, size_t plen, const char *uri)
 {
     char enc[BC_KEY_MAX];
     size_t n = 0;
@@ -119,8 +118,8 @@ long bc_invalidate_retry_ms(const bc_config *cfg)
     return PASS_MAX_MS > ms ? PASS_MAX_MS : ms;
 }
 
-int bc_invalidate_tag_index(const bc_config *cfg, const char *tag,
-                            size_t len, char *out, size_t outlen)
+int bc_invalidate_tag_index(const bc_config *cfg, const char *tag, size_t len,
+                            char *out, size_t outlen)
 {
     return bc_key_internal(cfg, "tagz", tag, len, out, outlen);
 }
@@ -143,8 +142,8 @@ int bc_invalidate_lease_set(const bc_config *cfg, char *out, size_t outlen)
 }
 
 /* The names older versions used for the same indexes, as SETs. */
-static int legacy_tag_index(const bc_config *cfg, const char *tag,
-                            char *out, size_t outlen)
+static int legacy_tag_index(const bc_config *cfg, const char *tag, char *out,
+                            size_t outlen)
 {
     return bc_key_internal(cfg, "tag", tag, strlen(tag), out, outlen);
 }
@@ -197,8 +196,7 @@ static int lease_covered(const batch *b, const char *key, size_t len)
     if (!bc_key_is_entry(b->cfg, entry, elen, &path, &path_len))
         return 0;
     if (b->path)
-        return path_len == b->path_len &&
-               memcmp(path, b->path, path_len) == 0;
+        return path_len == b->path_len && memcmp(path, b->path, path_len) == 0;
     return !b->m || b->m->ntags > 0 ||
            bc_invalidate_covers(b->cfg, b->m, entry, elen, "", 0);
 }
@@ -337,12 +335,10 @@ static long scan_remove(bc_store *st, const char *set, const char *zset,
 /* Removes the live entries listed in the sorted set INDEX and forgets the
  * members read, then those of the older version's SET LEGACY. Neither
  * index is deleted: members a fill adds meanwhile must stay. */
-static long remove_index(bc_store *st, const bc_config *cfg,
-                         const char *index, const char *legacy,
-                         int64_t now_ms)
+static long remove_index(bc_store *st, const bc_config *cfg, const char *index,
+                         const char *legacy, int64_t now_ms)
 {
-    batch b = {.cfg = cfg, .mode = TAKE_ENTRY, .now_ms = now_ms,
-               .forget = 1};
+    batch b = {.cfg = cfg, .mode = TAKE_ENTRY, .now_ms = now_ms, .forget = 1};
     long n = scan_remove(st, NULL, index, NULL, &b);
     if (n < 0 || !legacy)
         return n;
@@ -351,18 +347,17 @@ static long remove_index(bc_store *st, const bc_config *cfg,
     return m < 0 ? -1 : n + m;
 }
 
-static long remove_tags(bc_store *st, const bc_config *cfg,
-                        const bc_message *m, int64_t now_ms)
+static long remove_tags(bc_store *st, const bc_config *cfg, const bc_message *m,
+                        int64_t now_ms)
 {
     long total = 0;
     for (size_t i = 0; i < m->ntags; i++) {
         char index[BC_KEY_MAX], legacy[BC_KEY_MAX];
-        if (bc_invalidate_tag_index(cfg, m->tags[i], strlen(m->tags[i]),
-                                    index, sizeof index) < 0)
+        if (bc_invalidate_tag_index(cfg, m->tags[i], strlen(m->tags[i]), index,
+                                    sizeof index) < 0)
             continue; /* no fill could have indexed it either */
         int old = legacy_tag_index(cfg, m->tags[i], legacy, sizeof legacy);
-        long n = remove_index(st, cfg, index, old == 0 ? legacy : NULL,
-                              now_ms);
+        long n = remove_index(st, cfg, index, old == 0 ? legacy : NULL, now_ms);
         if (n < 0)
             return -1;
         total += n;
@@ -376,9 +371,8 @@ static long remove_tags(bc_store *st, const bc_config *cfg,
  * then fails its lease check instead of storing behind the removal's
  * back. A registration whose holder has not removed it yet is harmless:
  * its lease is voided, at worst once more. */
-static long void_leases(bc_store *st, const bc_config *cfg,
-                        const bc_message *m, const char *path,
-                        size_t path_len, int64_t now_ms)
+static long void_leases(bc_store *st, const bc_config *cfg, const bc_message *m,
+                        const char *path, size_t path_len, int64_t now_ms)
 {
     char set[BC_KEY_MAX], legacy[BC_KEY_MAX];
     if (bc_invalidate_lease_set(cfg, set, sizeof set) < 0 ||
@@ -418,8 +412,9 @@ long bc_invalidate_apply(bc_store *st, const bc_config *cfg,
                 pattern = pat;
             }
             batch b = {.cfg = cfg, .mode = TAKE_COVERED, .m = m};
-            n = bad ? -1 : pattern ? scan_remove(st, NULL, NULL, pattern, &b)
-                                   : 0;
+            n = bad       ? -1
+                : pattern ? scan_remove(st, NULL, NULL, pattern, &b)
+                          : 0;
         }
     }
     if (n < 0) {
@@ -434,11 +429,10 @@ long bc_invalidate_path(bc_store *st, const bc_config *cfg,
                         const char *encoded_path, size_t len)
 {
     char index[BC_KEY_MAX], legacy[BC_KEY_MAX];
-    if (bc_invalidate_path_index(cfg, encoded_path, len, index,
-                                 sizeof index) < 0)
+    if (bc_invalidate_path_index(cfg, encoded_path, len, index, sizeof index) <
+        0)
         return -1;
-    int old = legacy_path_index(cfg, encoded_path, len, legacy,
-                                sizeof legacy);
+    int old = legacy_path_index(cfg, encoded_path, len, legacy, sizeof legacy);
     int64_t now = bc_store_time_ms(st);
     if (now < 0 || void_leases(st, cfg, NULL, encoded_path, len, now) < 0)
         return -1;

@@ -75,8 +75,8 @@ long bc_invalidate_path(bc_store *st, const bc_config *cfg,
                         const char *encoded_path, size_t len);
 
 /* Writes the name of the tag index of TAG into OUT (BC_KEY_MAX bytes). */
-int bc_invalidate_tag_index(const bc_config *cfg, const char *tag,
-                            size_t len, char *out, size_t outlen);
+int bc_invalidate_tag_index(const bc_config *cfg, const char *tag, size_t len,
+                            char *out, size_t outlen);
 
 /* Writes the name of the fill lease of entry KEY: PREFIX:#lease:KEY
  * (BC_KEY_INTERNAL_MAX bytes are enough). Returns 0, or -1 with OUT ""

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "address.h"
-#include "child.h"
 #include "bocache/config.h"
+#include "child.h"
 #include "log.h"
 #include "responder.h"
 

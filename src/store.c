@@ -30,7 +30,7 @@ struct bc_store {
     char *store_key;  /* that store's entry key, while it is unread */
     int64_t retry_at_ms;
     int backoff_ms;
-    int was_down; /* logged a fault since the last good connection */
+    int was_down;   /* logged a fault since the last good connection */
     int timeout_ms; /* 0: redis.timeout_ms */
 };
 
@@ -234,8 +234,7 @@ static int setup_command(bc_store *st, const char *what, const char *fmt,
     redisReply *r = redisCommand(st->ctx, fmt, arg);
     if (!r || r->type == REDIS_REPLY_ERROR) {
         char detail[256];
-        snprintf(detail, sizeof detail, "%s",
-                 r ? r->str : st->ctx->errstr);
+        snprintf(detail, sizeof detail, "%s", r ? r->str : st->ctx->errstr);
         if (r)
             freeReplyObject(r);
         fault(st, what, detail);
@@ -320,8 +319,7 @@ static int check_reply(bc_store *st, redisReply *r, const char *what)
     return 0;
 }
 
-int bc_store_get(bc_store *st, const char *key, const char **data,
-                 size_t *len)
+int bc_store_get(bc_store *st, const char *key, const char **data, size_t *len)
 {
     free_last(st);
     if (ensure_connected(st) < 0)
@@ -408,8 +406,7 @@ static int scan_reply(bc_store *st, redisReply *r, unsigned long long *cursor,
 }
 
 int bc_store_scan(bc_store *st, const char *set, unsigned long long *cursor,
-                  const char *pattern, int count, bc_store_key_fn fn,
-                  void *ctx)
+                  const char *pattern, int count, bc_store_key_fn fn, void *ctx)
 {
     drop_reply(st);
     if (ensure_connected(st) < 0)
@@ -484,8 +481,7 @@ long bc_store_unlink(bc_store *st, char *const *keys, const size_t *lens,
     return removed;
 }
 
-int bc_store_claim(bc_store *st, const char *key, const char *owner,
-                   long ttl)
+int bc_store_claim(bc_store *st, const char *key, const char *owner, long ttl)
 {
     drop_reply(st);
     if (ensure_connected(st) < 0)
@@ -528,8 +524,8 @@ int bc_store_zscan(bc_store *st, const char *key, unsigned long long *cursor,
     drop_reply(st);
     if (ensure_connected(st) < 0)
         return -1;
-    redisReply *r = redisCommand(st->ctx, "ZSCAN %s %llu COUNT %d", key,
-                                 *cursor, count);
+    redisReply *r =
+        redisCommand(st->ctx, "ZSCAN %s %llu COUNT %d", key, *cursor, count);
     if (check_reply(st, r, "ZSCAN") < 0)
         return -1;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
@@ -569,9 +565,8 @@ static const char index_forget_lua[] =
 /* Members per index_forget_lua call. */
 #define FORGET_BATCH 250
 
-int bc_store_index_forget(bc_store *st, const char *index,
-                          char *const *members, const size_t *lens,
-                          const int64_t *scores, size_t n)
+int bc_store_index_forget(bc_store *st, const char *index, char *const *members,
+                          const size_t *lens, const int64_t *scores, size_t n)
 {
     drop_reply(st);
     if (n == 0)
@@ -589,8 +584,7 @@ int bc_store_index_forget(bc_store *st, const char *index,
     for (size_t i = 0; i < n; i += FORGET_BATCH, batches++) {
         size_t m = n - i < FORGET_BATCH ? n - i : FORGET_BATCH;
         for (size_t j = 0; j < m; j++) {
-            snprintf(nums[j], sizeof nums[j], "%lld",
-                     (long long)scores[i + j]);
+            snprintf(nums[j], sizeof nums[j], "%lld", (long long)scores[i + j]);
             argv[4 + 2 * j] = members[i + j];
             argl[4 + 2 * j] = lens[i + j];
             argv[5 + 2 * j] = nums[j];
@@ -696,8 +690,8 @@ int bc_store_next_message(bc_store *st, int timeout_ms, const char **msg,
         if (n == 0)
             return 0;
         if (n < 0 || redisBufferRead(st->ctx) != REDIS_OK) {
-            fault(st, "subscription", n < 0 ? strerror(errno)
-                                            : st->ctx->errstr);
+            fault(st, "subscription",
+                  n < 0 ? strerror(errno) : st->ctx->errstr);
             return -1;
         }
     }
@@ -858,8 +852,7 @@ static int after_attempt(bc_store *st, int taken, const char *lease,
  * invalidation meant to remove. Sent without waiting. */
 static void undo_lease(bc_store *st, const char *lease, const char *token)
 {
-    redisAppendCommand(st->ctx, "EVAL %s 1 %s %s 0", release_lua, lease,
-                       token);
+    redisAppendCommand(st->ctx, "EVAL %s 1 %s %s 0", release_lua, lease, token);
     send_deferred(st, 1, 0, "lease");
 }
 
@@ -909,10 +902,10 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
     if (rc == 0)
         rc = r[0]->type == REDIS_REPLY_NIL ? 1 : 0;
     if (rc == 0) {
-        out->state = r[0]->type == REDIS_REPLY_STRING &&
-                             strcmp(r[0]->str, "pass") == 0
-                         ? BC_LEASE_PASS
-                         : BC_LEASE_HELD;
+        out->state =
+            r[0]->type == REDIS_REPLY_STRING && strcmp(r[0]->str, "pass") == 0
+                ? BC_LEASE_PASS
+                : BC_LEASE_HELD;
         out->left_ms =
             r[2]->type == REDIS_REPLY_INTEGER ? (long)r[2]->integer : 0;
     }
@@ -932,8 +925,8 @@ int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
             undo_lease(st, lease, token);
         rc = -1;
     }
-    if (rc >= 0 && after_attempt(st, rc == 1, lease, ttl_ms, leases,
-                                 member) < 0)
+    if (rc >= 0 &&
+        after_attempt(st, rc == 1, lease, ttl_ms, leases, member) < 0)
         rc = -1;
     if (rc >= 0 && r[3]->type == REDIS_REPLY_STRING) {
         st->last = r[3]; /* kept: OUT points into it */
@@ -1025,8 +1018,7 @@ int bc_store_lease_release(bc_store *st, const char *lease, const char *token,
      * simply dropped takes its registration along. */
     const char *members[1] = {member};
     if (pass_ms > 0)
-        append_index_add(st, leases, pass_ms + INDEX_SLACK_MS, 0, members,
-                         1);
+        append_index_add(st, leases, pass_ms + INDEX_SLACK_MS, 0, members, 1);
     else
         redisAppendCommand(st->ctx, "ZREM %s %s", leases, member);
     free(member);
@@ -1061,7 +1053,7 @@ int bc_store_get_check(bc_store *st, const char *key, const char *lease,
         *left_ms = ttl->type == REDIS_REPLY_INTEGER ? (long)ttl->integer : 0;
         freeReplyObject(ttl);
     }
-    *lease_state = ex->type != REDIS_REPLY_STRING  ? BC_LEASE_FREE
+    *lease_state = ex->type != REDIS_REPLY_STRING ? BC_LEASE_FREE
                    : strcmp(ex->str, "pass") == 0 ? BC_LEASE_PASS
                                                   : BC_LEASE_HELD;
     freeReplyObject(ex);

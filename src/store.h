@@ -18,7 +18,7 @@ typedef struct bc_store bc_store;
 typedef struct bc_store_shared {
     bc_ratelimit down_log;
     bc_ratelimit up_log; /* "connected again": once per interval too */
-    bc_stats *stats; /* counts Redis faults when not NULL */
+    bc_stats *stats;     /* counts Redis faults when not NULL */
 } bc_store_shared;
 
 /* Creates a store for CFG (borrowed: it must outlive the store or be
@@ -36,8 +36,7 @@ void bc_store_reconfigure(bc_store *st, const bc_config *cfg);
  * until the next call on ST), 0 when absent, -1 when Redis is unavailable
  * (down, slow beyond redis.timeout_ms, or in backoff): the caller fails
  * open. */
-int bc_store_get(bc_store *st, const char *key, const char **data,
-                 size_t *len);
+int bc_store_get(bc_store *st, const char *key, const char **data, size_t *len);
 
 /* Ends a request's use of the store: frees the reply the last lookup
  * returned (its data pointers become invalid) and, after a reply over
@@ -75,8 +74,7 @@ long bc_store_unlink(bc_store *st, char *const *keys, const size_t *lens,
 /* SET KEY OWNER NX GET EX TTL: returns 1 when KEY is OWNER's (created now,
  * or by OWNER's earlier attempt whose reply was lost), 0 when it is
  * someone else's, -1 on a fault. */
-int bc_store_claim(bc_store *st, const char *key, const char *owner,
-                   long ttl);
+int bc_store_claim(bc_store *st, const char *key, const char *owner, long ttl);
 
 /* The Redis server's clock (TIME) in ms, the clock every index score is
  * set by; -1 on a fault. */
@@ -102,9 +100,8 @@ int bc_store_zscan(bc_store *st, const char *key, unsigned long long *cursor,
 /* Removes from INDEX each of MEMBERS[0..N) whose score is still
  * SCORES[i], the one its caller read: a member written again since then
  * stays. Returns 0 or -1. */
-int bc_store_index_forget(bc_store *st, const char *index,
-                          char *const *members, const size_t *lens,
-                          const int64_t *scores, size_t n);
+int bc_store_index_forget(bc_store *st, const char *index, char *const *members,
+                          const size_t *lens, const int64_t *scores, size_t n);
 
 enum { BC_LEASE_FREE = 0, BC_LEASE_HELD, BC_LEASE_PASS };
 

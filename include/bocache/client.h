@@ -69,7 +69,7 @@ typedef struct bc_client_header {
  * gateway would use for METHOD URI with HEADERS. Returns 0, or -1 when the
  * request would not be cached, with the reason in bc_client_error. */
 int bc_client_key(bc_client *c, const char *method, const char *uri,
-                  const bc_client_header *headers, size_t nheaders,
-                  char *out, size_t outlen);
+                  const bc_client_header *headers, size_t nheaders, char *out,
+                  size_t outlen);
 
 #endif
