@@ -1,8 +1,7 @@
-/* stats.c: names of the gateway's counters and their mapping from the
- * reasons the responder reports. */
+/* stats.c: names and help texts of the gateway's counters. */
 #include "stats.h"
 
-#include <string.h>
+#include "reason.h"
 
 static const struct {
     const char *name;
@@ -17,8 +16,8 @@ static const struct {
                                     "Requests for paths no endpoint caches."},
     [BC_STAT_BYPASS_METHOD] = {"bypass_method",
                                "Requests with a method other than GET/HEAD."},
-    [BC_STAT_BYPASS_NO_IDENTITY] = {"bypass_no_identity",
-                                    "Requests lacking the endpoint's identity."},
+    [BC_STAT_BYPASS_NO_IDENTITY] =
+        {"bypass_no_identity", "Requests lacking the endpoint's identity."},
     [BC_STAT_BYPASS_KEY_TOO_LONG] = {"bypass_key_too_long",
                                      "Requests whose key would be too long."},
     [BC_STAT_BYPASS_REDIS] = {"bypass_redis_unavailable",
@@ -53,8 +52,9 @@ static const struct {
     [BC_STAT_SKIP_MALFORMED] = {"store_skip_malformed",
                                 "Not stored: the backend's answer was not "
                                 "whole and clean."},
-    [BC_STAT_SKIP_LEASE_LOST] = {"store_skip_lease_lost",
-                                 "Not stored: an invalidation voided the fill."},
+    [BC_STAT_SKIP_LEASE_LOST] =
+        {"store_skip_lease_lost",
+         "Not stored: an invalidation voided the fill."},
     [BC_STAT_SKIP_PASS] = {"store_skip_pass",
                            "Forwarded without filling (pass or lock "
                            "timeout)."},
@@ -84,33 +84,16 @@ const char *bc_stat_help(bc_stat s)
     return table[s].help;
 }
 
-static bc_stat find(const char *prefix, const char *detail, bc_stat fallback)
-{
-    if (!detail)
-        return fallback;
-    size_t pl = strlen(prefix);
-    for (int i = 0; i < BC_STAT_COUNT; i++) {
-        const char *n = table[i].name;
-        if (strncmp(n, prefix, pl) != 0)
-            continue;
-        /* names use '_' where reasons use '-' */
-        const char *a = n + pl, *b = detail;
-        while (*a && *b && (*a == *b || (*a == '_' && *b == '-')))
-            a++, b++;
-        if (!*a && !*b)
-            return (bc_stat)i;
-    }
-    return fallback;
-}
-
+/* The reason table (reason.c) says which counter a token counts under. */
 bc_stat bc_stat_skip_for(const char *detail)
 {
-    return find("store_skip_", detail, BC_STAT_SKIP_OTHER);
+    bc_reason r = bc_reason_find(detail);
+    return bc_reason_is_bypass(r) ? BC_STAT_SKIP_OTHER : bc_reason_stat(r);
 }
 
 bc_stat bc_stat_bypass_for(const char *detail)
 {
-    if (detail && strcmp(detail, "redis-unavailable") == 0)
-        return BC_STAT_BYPASS_REDIS;
-    return find("bypass_", detail, BC_STAT_BYPASS_NO_ENDPOINT);
+    bc_reason r = bc_reason_find(detail);
+    return bc_reason_is_bypass(r) ? bc_reason_stat(r)
+                                  : BC_STAT_BYPASS_NO_ENDPOINT;
 }

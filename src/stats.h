@@ -60,10 +60,13 @@ static inline void bc_stats_add(bc_stats *s, bc_stat which, uint64_t n)
 }
 
 /* The store-skip counter for a Cache-Status detail token ("set-cookie",
- * "vary", ...); BC_STAT_SKIP_OTHER for unknown ones. */
+ * "vary", "lock-timeout", ...), as the reason table (reason.h) has it;
+ * BC_STAT_SKIP_OTHER for NULL, unknown tokens and bypass reasons. */
 bc_stat bc_stat_skip_for(const char *detail);
 
-/* The bypass counter for a bypass detail token. */
+/* The bypass counter for a bypass detail token ("no-identity", ...);
+ * BC_STAT_BYPASS_NO_ENDPOINT for NULL, unknown tokens and store-skip
+ * reasons. */
 bc_stat bc_stat_bypass_for(const char *detail);
 
 #endif

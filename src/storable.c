@@ -54,21 +54,21 @@ static int vary_ok(const bc_config *cfg, const bc_endpoint *ep, const char *v,
 }
 
 /* The reason request credentials keep the response out of the cache, or
- * NULL (RFC 9111 3.5): the key must tell the callers apart, or the
- * response must say a shared cache may keep it anyway. */
-static const char *credentials(const bc_config *cfg, const bc_endpoint *ep,
-                               const bc_cache_control *cc, unsigned flags)
+ * BC_REASON_NONE (RFC 9111 3.5): the key must tell the callers apart, or
+ * the response must say a shared cache may keep it anyway. */
+static bc_reason credentials(const bc_config *cfg, const bc_endpoint *ep,
+                             const bc_cache_control *cc, unsigned flags)
 {
     static const char auth[] = "Authorization", cookie[] = "Cookie";
     if (cc->public_ || cc->s_maxage >= 0)
-        return NULL;
+        return BC_REASON_NONE;
     if ((flags & BC_REQ_AUTHORIZATION) &&
         !bc_key_reads_header(cfg, ep, auth, sizeof auth - 1))
-        return "authorization";
+        return BC_REASON_AUTHORIZATION;
     if ((flags & BC_REQ_COOKIE) && !ep->ignore_cookies &&
         !bc_key_reads_header(cfg, ep, cookie, sizeof cookie - 1))
-        return "cookie";
-    return NULL;
+        return BC_REASON_COOKIE;
+    return BC_REASON_NONE;
 }
 
 /* The declared body length: -1 when none, -2 when invalid or two
@@ -89,39 +89,38 @@ static long declared_length(const bc_response_head *h)
     return len;
 }
 
-static const char *judge(const bc_config *cfg, const bc_endpoint *ep,
-                         const bc_response_head *h, unsigned flags,
-                         bc_verdict *v)
+static bc_reason judge(const bc_config *cfg, const bc_endpoint *ep,
+                       const bc_response_head *h, unsigned flags, bc_verdict *v)
 {
     bc_cache_control cc;
     bc_cache_control_init(&cc);
     if (!status_listed(ep, h->status))
-        return "status";
+        return BC_REASON_STATUS;
     for (size_t i = 0; i < h->nheaders; i++) {
         const bc_header *hd = &h->headers[i];
         if (bc_header_is(hd, "Set-Cookie"))
-            return "set-cookie";
+            return BC_REASON_SET_COOKIE;
         if (bc_header_is(hd, "Vary") &&
             !vary_ok(cfg, ep, hd->value, hd->value_len))
-            return "vary";
+            return BC_REASON_VARY;
         if (bc_header_is(hd, "Cache-Control"))
             bc_cache_control_parse(&cc, hd->value, hd->value_len);
     }
     long len = declared_length(h);
     if (len == -2)
-        return "malformed";
+        return BC_REASON_MALFORMED;
     v->content_length = len;
     if (len > cfg->cache.max_object_size)
-        return "too-large";
+        return BC_REASON_TOO_LARGE;
     if (cc.no_store)
-        return "no-store";
+        return BC_REASON_NO_STORE;
     if (cc.private_)
-        return "private";
-    const char *cred = credentials(cfg, ep, &cc, flags);
-    if (cred)
+        return BC_REASON_PRIVATE;
+    bc_reason cred = credentials(cfg, ep, &cc, flags);
+    if (cred != BC_REASON_NONE)
         return cred;
     v->ttl = bc_cache_control_ttl(&cc, ep->ttl);
-    return v->ttl > 0 ? NULL : "max-age-0";
+    return v->ttl > 0 ? BC_REASON_NONE : BC_REASON_MAX_AGE_0;
 }
 
 void bc_storable_judge(const bc_config *cfg, const bc_endpoint *ep,
@@ -130,20 +129,13 @@ void bc_storable_judge(const bc_config *cfg, const bc_endpoint *ep,
 {
     v->ttl = 0;
     v->content_length = -1;
-    v->reason = judge(cfg, ep, head, request_flags, v);
+    v->why = judge(cfg, ep, head, request_flags, v);
+    v->reason = bc_reason_token(v->why);
     if (v->reason)
         v->ttl = 0;
 }
 
 int bc_storable_declared(const char *reason)
 {
-    static const char *const declared[] = {
-        "set-cookie", "vary",      "too-large",    "no-store",
-        "private",    "max-age-0", "too-many-tags"};
-    if (!reason)
-        return 0;
-    for (size_t i = 0; i < sizeof declared / sizeof *declared; i++)
-        if (strcmp(reason, declared[i]) == 0)
-            return 1;
-    return 0;
+    return bc_reason_declared(bc_reason_find(reason));
 }

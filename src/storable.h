@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "bocache/config.h"
+#include "reason.h"
 #include "response.h"
 
 /* What the request carried that the verdict depends on (RFC 9111 3.5). */
@@ -18,8 +19,9 @@ typedef struct bc_verdict {
      * token saying why not: "status", "set-cookie", "vary", "too-large",
      * "no-store", "private", "max-age-0", "authorization", "cookie" or
      * "malformed" (an invalid or contradictory Content-Length). Static
-     * strings. */
+     * strings, bc_reason_token(why). */
     const char *reason;
+    bc_reason why;       /* the same reason; BC_REASON_NONE when storable */
     long ttl;            /* seconds to keep it fresh, > 0 when storable */
     long content_length; /* the declared body length, -1 when none */
 } bc_verdict;
@@ -42,7 +44,7 @@ long bc_storable_content_length(const char *v, size_t len);
 /* Nonzero when REASON (a verdict's reason) is one the response declared
  * itself, so the key's next fill will most likely be refused again; zero
  * for causes that may pass (an error status, the request's credentials,
- * a malformed answer). */
+ * a malformed answer). The reason table (bc_reason_declared) decides. */
 int bc_storable_declared(const char *reason);
 
 #endif
