@@ -185,11 +185,6 @@ const char *bc_child_address(const bc_child *c)
     return c->address;
 }
 
-long bc_child_pid(const bc_child *c)
-{
-    return (long)c->pid;
-}
-
 /* ---- in the forked child: async-signal-safe calls only ---- */
 
 static void reset_signals(void)

@@ -41,9 +41,6 @@ const char *bc_child_address(const bc_child *c);
  * command does not exist); nothing is left running then. */
 int bc_child_start(bc_child *c, char *err, size_t errlen);
 
-/* The process id of the running backend, or 0. */
-long bc_child_pid(const bc_child *c);
-
 /* Reaps exited children without blocking; call on SIGCHLD. When the backend
  * has exited: logs its status, ends what is left of its process group and
  * schedules a restart with backoff (100 ms doubling to 10 s, back to 100 ms

@@ -295,11 +295,6 @@ void bc_store_retry_now(bc_store *st)
     st->retry_at_ms = 0;
 }
 
-int bc_store_down(const bc_store *st)
-{
-    return st->ctx == NULL && bc_now_ms() < st->retry_at_ms;
-}
-
 /* Checks a reply; on a transport error the connection is dropped. */
 static int check_reply(bc_store *st, redisReply *r, const char *what)
 {
@@ -340,20 +335,6 @@ int bc_store_get(bc_store *st, const char *key, const char **data, size_t *len)
     *data = r->str;
     *len = (size_t)r->len;
     return 1;
-}
-
-int bc_store_set(bc_store *st, const char *key, const char *data, size_t len,
-                 long ttl)
-{
-    drop_reply(st);
-    if (ensure_connected(st) < 0)
-        return -1;
-    redisReply *r =
-        redisCommand(st->ctx, "SET %s %b EX %ld", key, data, len, ttl);
-    if (check_reply(st, r, "SET") < 0)
-        return -1;
-    freeReplyObject(r);
-    return 0;
 }
 
 void bc_store_set_timeout(bc_store *st, int timeout_ms)

@@ -45,11 +45,6 @@ int bc_store_get(bc_store *st, const char *key, const char **data, size_t *len);
  * no command for a long time. */
 void bc_store_idle(bc_store *st);
 
-/* Stores DATA under KEY for TTL seconds. Returns 0, or -1 when Redis is
- * unavailable. */
-int bc_store_set(bc_store *st, const char *key, const char *data, size_t len,
-                 long ttl);
-
 /* Sets the bound on connect and every command for ST (the gateway's
  * workers use redis.timeout_ms; invalidation and bocache-ctl allow more). */
 void bc_store_set_timeout(bc_store *st, int timeout_ms);
@@ -194,8 +189,5 @@ int bc_store_next_message(bc_store *st, int timeout_ms, const char **msg,
 /* Ends ST's reconnect backoff: the next command connects at once. For
  * callers that keep their own retry schedule (a failed removal's). */
 void bc_store_retry_now(bc_store *st);
-
-/* Nonzero while the store is in reconnect backoff (for X-Cache reasons). */
-int bc_store_down(const bc_store *st);
 
 #endif
