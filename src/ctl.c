@@ -195,10 +195,9 @@ typedef struct counts {
 static int count_key(void *ctx, const char *key, size_t len)
 {
     counts *n = ctx;
-    size_t plen = strlen(n->cfg->redis.prefix);
     if (bc_key_is_entry(n->cfg, key, len, NULL, NULL))
         n->entries++;
-    else if (len > plen + 1 && key[plen + 1] == '#')
+    else if (bc_key_is_internal(n->cfg, key, len))
         n->indexes++;
     else
         n->other++;
@@ -242,9 +241,8 @@ static int cmd_stats(bc_client *c, int argc, char **argv)
     bc_store_set_timeout(st, 5000);
     counts n = {.cfg = cfg};
     char pattern[BC_KEY_MAX], key[BC_KEY_MAX];
-    int w = snprintf(pattern, sizeof pattern, "%s:*", cfg->redis.prefix);
-    if (w < 0 || (size_t)w >= sizeof pattern ||
-        bc_key_internal_raw(cfg, "stats", NULL, 0, key, sizeof key) < 0) {
+    if (bc_key_all_pattern(cfg, pattern, sizeof pattern) < 0 ||
+        bc_key_stats(cfg, key, sizeof key) < 0) {
         bc_store_free(st);
         fprintf(stderr, "bocache-ctl: redis.prefix is too long\n");
         return EXIT_FAILURE;

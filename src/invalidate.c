@@ -95,7 +95,7 @@ static void claim_owner(char *out, size_t outlen)
 int bc_invalidate_claim(bc_store *st, const bc_config *cfg, const char *id)
 {
     char key[BC_KEY_MAX], owner[320];
-    if (bc_key_internal(cfg, "id", id, strlen(id), key, sizeof key) < 0)
+    if (bc_key_message_id(cfg, id, key, sizeof key) < 0)
         return -1;
     claim_owner(owner, sizeof owner);
     return bc_store_claim(st, key, owner, BC_INVALIDATE_ID_TTL);
@@ -121,42 +121,24 @@ long bc_invalidate_retry_ms(const bc_config *cfg)
 int bc_invalidate_tag_index(const bc_config *cfg, const char *tag, size_t len,
                             char *out, size_t outlen)
 {
-    return bc_key_internal(cfg, "tagz", tag, len, out, outlen);
+    return bc_key_tag_index(cfg, tag, len, out, outlen);
 }
 
 int bc_invalidate_path_index(const bc_config *cfg, const char *encoded_path,
                              size_t len, char *out, size_t outlen)
 {
-    return bc_key_internal_raw(cfg, "pathz", encoded_path, len, out, outlen);
+    return bc_key_path_index(cfg, encoded_path, len, out, outlen);
 }
 
 int bc_invalidate_lease_key(const bc_config *cfg, const char *key, char *out,
                             size_t outlen)
 {
-    return bc_key_internal_raw(cfg, "lease", key, strlen(key), out, outlen);
+    return bc_key_lease(cfg, key, strlen(key), out, outlen);
 }
 
 int bc_invalidate_lease_set(const bc_config *cfg, char *out, size_t outlen)
 {
-    return bc_key_internal_raw(cfg, "leasez", NULL, 0, out, outlen);
-}
-
-/* The names older versions used for the same indexes, as SETs. */
-static int legacy_tag_index(const bc_config *cfg, const char *tag, char *out,
-                            size_t outlen)
-{
-    return bc_key_internal(cfg, "tag", tag, strlen(tag), out, outlen);
-}
-
-static int legacy_path_index(const bc_config *cfg, const char *encoded_path,
-                             size_t len, char *out, size_t outlen)
-{
-    return bc_key_internal(cfg, "path", encoded_path, len, out, outlen);
-}
-
-static int legacy_lease_set(const bc_config *cfg, char *out, size_t outlen)
-{
-    return bc_key_internal_raw(cfg, "leases", NULL, 0, out, outlen);
+    return bc_key_lease_set(cfg, out, outlen);
 }
 
 /* What a scan takes: entries a message covers, every live entry listed in
@@ -188,12 +170,9 @@ typedef struct batch {
  * its response is in, so any fill in flight may carry the tag. */
 static int lease_covered(const batch *b, const char *key, size_t len)
 {
-    size_t plen = strlen(b->cfg->redis.prefix) + sizeof ":#lease:" - 1;
-    if (len <= plen)
-        return 0;
-    const char *entry = key + plen, *path;
-    size_t elen = len - plen, path_len;
-    if (!bc_key_is_entry(b->cfg, entry, elen, &path, &path_len))
+    size_t elen, path_len;
+    const char *entry = bc_key_lease_entry(b->cfg, key, len, &elen), *path;
+    if (!entry || !bc_key_is_entry(b->cfg, entry, elen, &path, &path_len))
         return 0;
     if (b->path)
         return path_len == b->path_len && memcmp(path, b->path, path_len) == 0;
@@ -353,10 +332,11 @@ static long remove_tags(bc_store *st, const bc_config *cfg, const bc_message *m,
     long total = 0;
     for (size_t i = 0; i < m->ntags; i++) {
         char index[BC_KEY_MAX], legacy[BC_KEY_MAX];
-        if (bc_invalidate_tag_index(cfg, m->tags[i], strlen(m->tags[i]), index,
-                                    sizeof index) < 0)
+        size_t len = strlen(m->tags[i]);
+        if (bc_key_tag_index(cfg, m->tags[i], len, index, sizeof index) < 0)
             continue; /* no fill could have indexed it either */
-        int old = legacy_tag_index(cfg, m->tags[i], legacy, sizeof legacy);
+        int old = bc_key_legacy_tag_index(cfg, m->tags[i], len, legacy,
+                                          sizeof legacy);
         long n = remove_index(st, cfg, index, old == 0 ? legacy : NULL, now_ms);
         if (n < 0)
             return -1;
@@ -375,8 +355,8 @@ static long void_leases(bc_store *st, const bc_config *cfg, const bc_message *m,
                         const char *path, size_t path_len, int64_t now_ms)
 {
     char set[BC_KEY_MAX], legacy[BC_KEY_MAX];
-    if (bc_invalidate_lease_set(cfg, set, sizeof set) < 0 ||
-        legacy_lease_set(cfg, legacy, sizeof legacy) < 0)
+    if (bc_key_lease_set(cfg, set, sizeof set) < 0 ||
+        bc_key_legacy_lease_set(cfg, legacy, sizeof legacy) < 0)
         return -1;
     batch b = {.cfg = cfg,
                .mode = TAKE_LEASE,
@@ -403,8 +383,7 @@ long bc_invalidate_apply(bc_store *st, const bc_config *cfg,
         } else {
             int bad = 0;
             if (m->flush) {
-                int w = snprintf(pat, sizeof pat, "%s:*", cfg->redis.prefix);
-                bad = w < 0 || (size_t)w >= sizeof pat;
+                bad = bc_key_all_pattern(cfg, pat, sizeof pat) < 0;
                 pattern = pat;
             } else if (m->partner_id) {
                 bad = bc_key_partner_pattern(cfg, m->partner_id, pat,
@@ -429,10 +408,10 @@ long bc_invalidate_path(bc_store *st, const bc_config *cfg,
                         const char *encoded_path, size_t len)
 {
     char index[BC_KEY_MAX], legacy[BC_KEY_MAX];
-    if (bc_invalidate_path_index(cfg, encoded_path, len, index, sizeof index) <
-        0)
+    if (bc_key_path_index(cfg, encoded_path, len, index, sizeof index) < 0)
         return -1;
-    int old = legacy_path_index(cfg, encoded_path, len, legacy, sizeof legacy);
+    int old =
+        bc_key_legacy_path_index(cfg, encoded_path, len, legacy, sizeof legacy);
     int64_t now = bc_store_time_ms(st);
     if (now < 0 || void_leases(st, cfg, NULL, encoded_path, len, now) < 0)
         return -1;

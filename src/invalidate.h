@@ -1,32 +1,6 @@
 /* invalidate.h: applying invalidation messages (SPEC 5) to Redis and
- * deciding which entry keys a message covers.
- *
- * bocache's own keys in Redis (names built here and in key.c):
- *
- *   PREFIX:#lease:KEY   string   a fill's lease (its token) or a "pass"
- *                                marker; the filling worker writes it, the
- *                                fill's store or release, an invalidation
- *                                or its PX expiry removes it
- *   PREFIX:#fill:TOKEN  string   a fill's staged value, renamed into KEY
- *   PREFIX:#leasez      zset     "LEASE TOKEN" per lease attempt, scored
- *                                by expiry (ms, Redis clock); the worker
- *                                adds it before calling the backend and
- *                                removes it when the fill is stored or
- *                                dropped, a pass marker's stays until the
- *                                marker expires; trimmed by every add
- *   PREFIX:#tagz:TAG    zset     entry keys carrying TAG, scored by the
- *   PREFIX:#pathz:PATH  zset     entry's expiry; PATH as keys hold it;
- *                                the fill adds, trimming expired members;
- *                                invalidations remove what they removed
- *   PREFIX:#id:ID       string   a claimed message id, EX 3600
- *   PREFIX:#stats       hash     the fleet's counters
- *
- * Each sorted set expires with its last member. Readers ignore members
- * past their score. Versions before the sorted sets kept SETs under
- * PREFIX:#leases, PREFIX:#tag:TAG and PREFIX:#path:PATH (PATH encoded
- * again); invalidations still read those too (they expire by themselves
- * within the longest entry TTL), so entries an older gateway stored are
- * not missed during an upgrade. */
+ * deciding which entry keys a message covers. The names of the keys involved
+ * (leases, indexes, claimed ids) are built in key.h, which lists them all. */
 #ifndef BOCACHE_INVALIDATE_H
 #define BOCACHE_INVALIDATE_H
 
@@ -74,22 +48,14 @@ long bc_invalidate_apply(bc_store *st, const bc_config *cfg,
 long bc_invalidate_path(bc_store *st, const bc_config *cfg,
                         const char *encoded_path, size_t len);
 
-/* Writes the name of the tag index of TAG into OUT (BC_KEY_MAX bytes). */
+/* Transitional (issue 14): the names now come from key.h (bc_key_tag_index,
+ * bc_key_lease, bc_key_lease_set, bc_key_path_index); these stay, thin
+ * wrappers over them, until the responder's files call key.h directly. */
 int bc_invalidate_tag_index(const bc_config *cfg, const char *tag, size_t len,
                             char *out, size_t outlen);
-
-/* Writes the name of the fill lease of entry KEY: PREFIX:#lease:KEY
- * (BC_KEY_INTERNAL_MAX bytes are enough). Returns 0, or -1 with OUT ""
- * when it does not fit. */
 int bc_invalidate_lease_key(const bc_config *cfg, const char *key, char *out,
                             size_t outlen);
-
-/* Writes the name of the sorted set registering the leases of fills in
- * flight and pass markers. Returns 0, or -1 with OUT "". */
 int bc_invalidate_lease_set(const bc_config *cfg, char *out, size_t outlen);
-
-/* Writes the name of the path index of ENCODED_PATH (a PATH segment as
- * keys hold it, so it fits wherever its key does) into OUT. */
 int bc_invalidate_path_index(const bc_config *cfg, const char *encoded_path,
                              size_t len, char *out, size_t outlen);
 

@@ -607,25 +607,6 @@ int bc_key_partner_pattern(const bc_config *cfg, const char *partner_id,
     return 0;
 }
 
-int bc_key_internal(const bc_config *cfg, const char *kind, const char *name,
-                    size_t name_len, char *out, size_t outlen)
-{
-    if (outlen == 0)
-        return -1;
-    writer w = {out, outlen, 0, 0};
-    put_str(&w, cfg->redis.prefix);
-    put_str(&w, ":#");
-    put_str(&w, kind);
-    put_str(&w, ":");
-    put_enc(&w, name, name_len, 0);
-    if (w.full) {
-        out[0] = '\0';
-        return -1;
-    }
-    out[w.len] = '\0';
-    return 0;
-}
-
 int bc_key_is_entry(const bc_config *cfg, const char *key, size_t len,
                     const char **path, size_t *path_len)
 {
@@ -691,9 +672,17 @@ int bc_key_reads_header(const bc_config *cfg, const bc_endpoint *ep,
     return 0;
 }
 
-int bc_key_internal_raw(const bc_config *cfg, const char *kind,
-                        const char *raw, size_t raw_len, char *out,
-                        size_t outlen)
+/* ---- bocache's own keys ---- */
+
+/* How an own key's name part is written. */
+enum { NAME_NONE, NAME_RAW, NAME_ENCODED };
+
+/* PREFIX:#KIND, then for NAME_RAW and NAME_ENCODED ':' and NAME[0..LEN),
+ * as it is or percent-encoded as a segment. The '#' at the start of the
+ * second segment is what sets these keys apart from entries, whose second
+ * segment is always a key type. */
+static int own_name(const bc_config *cfg, const char *kind, int how,
+                    const char *name, size_t len, char *out, size_t outlen)
 {
     if (outlen == 0)
         return -1;
@@ -701,14 +690,122 @@ int bc_key_internal_raw(const bc_config *cfg, const char *kind,
     put_str(&w, cfg->redis.prefix);
     put_str(&w, ":#");
     put_str(&w, kind);
-    if (raw) {
+    if (how != NAME_NONE)
         put_str(&w, ":");
-        put(&w, raw, raw_len);
-    }
+    if (how == NAME_RAW)
+        put(&w, name, len);
+    else if (how == NAME_ENCODED)
+        put_enc(&w, name, len, 0);
     if (w.full) {
         out[0] = '\0';
         return -1;
     }
     out[w.len] = '\0';
     return 0;
+}
+
+int bc_key_internal(const bc_config *cfg, const char *kind, const char *name,
+                    size_t name_len, char *out, size_t outlen)
+{
+    return own_name(cfg, kind, NAME_ENCODED, name, name_len, out, outlen);
+}
+
+int bc_key_internal_raw(const bc_config *cfg, const char *kind, const char *raw,
+                        size_t raw_len, char *out, size_t outlen)
+{
+    return own_name(cfg, kind, raw ? NAME_RAW : NAME_NONE, raw, raw_len, out,
+                    outlen);
+}
+
+int bc_key_lease(const bc_config *cfg, const char *key, size_t len, char *out,
+                 size_t outlen)
+{
+    return own_name(cfg, "lease", NAME_RAW, key, len, out, outlen);
+}
+
+const char *bc_key_lease_entry(const bc_config *cfg, const char *name,
+                               size_t len, size_t *entry_len)
+{
+    size_t plen = strlen(cfg->redis.prefix);
+    static const char kind[] = ":#lease:";
+    size_t klen = sizeof kind - 1;
+    if (len <= plen + klen || memcmp(name, cfg->redis.prefix, plen) != 0 ||
+        memcmp(name + plen, kind, klen) != 0)
+        return NULL;
+    *entry_len = len - plen - klen;
+    return name + plen + klen;
+}
+
+int bc_key_lease_set(const bc_config *cfg, char *out, size_t outlen)
+{
+    return own_name(cfg, "leasez", NAME_NONE, NULL, 0, out, outlen);
+}
+
+int bc_key_fill(const bc_config *cfg, const char *token, char *out,
+                size_t outlen)
+{
+    return own_name(cfg, "fill", NAME_ENCODED, token, strlen(token), out,
+                    outlen);
+}
+
+int bc_key_tag_index(const bc_config *cfg, const char *tag, size_t len,
+                     char *out, size_t outlen)
+{
+    return own_name(cfg, "tagz", NAME_ENCODED, tag, len, out, outlen);
+}
+
+int bc_key_path_index(const bc_config *cfg, const char *encoded_path,
+                      size_t len, char *out, size_t outlen)
+{
+    return own_name(cfg, "pathz", NAME_RAW, encoded_path, len, out, outlen);
+}
+
+int bc_key_message_id(const bc_config *cfg, const char *id, char *out,
+                      size_t outlen)
+{
+    return own_name(cfg, "id", NAME_ENCODED, id, strlen(id), out, outlen);
+}
+
+int bc_key_stats(const bc_config *cfg, char *out, size_t outlen)
+{
+    return own_name(cfg, "stats", NAME_NONE, NULL, 0, out, outlen);
+}
+
+int bc_key_legacy_lease_set(const bc_config *cfg, char *out, size_t outlen)
+{
+    return own_name(cfg, "leases", NAME_NONE, NULL, 0, out, outlen);
+}
+
+int bc_key_legacy_tag_index(const bc_config *cfg, const char *tag, size_t len,
+                            char *out, size_t outlen)
+{
+    return own_name(cfg, "tag", NAME_ENCODED, tag, len, out, outlen);
+}
+
+int bc_key_legacy_path_index(const bc_config *cfg, const char *encoded_path,
+                             size_t len, char *out, size_t outlen)
+{
+    return own_name(cfg, "path", NAME_ENCODED, encoded_path, len, out, outlen);
+}
+
+int bc_key_all_pattern(const bc_config *cfg, char *out, size_t outlen)
+{
+    if (outlen == 0)
+        return -1;
+    writer w = {out, outlen, 0, 0};
+    put_str(&w, cfg->redis.prefix);
+    put_str(&w, ":*");
+    if (w.full) {
+        out[0] = '\0';
+        return -1;
+    }
+    out[w.len] = '\0';
+    return 0;
+}
+
+int bc_key_is_internal(const bc_config *cfg, const char *key, size_t len)
+{
+    size_t plen = strlen(cfg->redis.prefix);
+    return len > plen + 1 && memcmp(key, cfg->redis.prefix, plen) == 0 &&
+           key[plen] == ':' && key[plen + 1] == '#';
 }

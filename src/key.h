@@ -104,13 +104,6 @@ uint64_t bc_key_hash(const char *key, size_t len);
 int bc_key_partner_pattern(const bc_config *cfg, const char *partner_id,
                            char *out, size_t outlen);
 
-/* Builds the name of one of bocache's own keys, PREFIX:#KIND:NAME with NAME
- * percent-encoded as a segment. Internal keys start with '#' in the second
- * segment, which no entry key can (it is always a key type), so no pattern
- * invalidation ever takes them for entries. Returns 0 or -1 (too long). */
-int bc_key_internal(const bc_config *cfg, const char *kind, const char *name,
-                    size_t name_len, char *out, size_t outlen);
-
 /* Nonzero when KEY[0..LEN) is an entry key under CFG's prefix (its second
  * segment is a key type). Sets *PATH and *PATH_LEN to its PATH segment
  * (without query or vary) when PATH is not NULL. */
@@ -125,19 +118,100 @@ int bc_key_is_entry(const bc_config *cfg, const char *key, size_t len,
 int bc_key_reads_header(const bc_config *cfg, const bc_endpoint *ep,
                         const char *name, size_t len);
 
-/* Enough for every name bc_key_internal_raw builds from an entry key (its
- * lease, PREFIX:#lease:KEY): a key is at most BC_KEY_MAX - 1 bytes and
- * redis.prefix at most 64 (SPEC 4). */
+/* ---- bocache's own keys ----
+ *
+ * Every name of a key bocache writes besides the entries is built here,
+ * and nowhere else, so that a change of the key format (SPEC 10 plans
+ * hash tags) is one change:
+ *
+ *   PREFIX:#lease:KEY   string   a fill's lease (its token) or a "pass"
+ *                                marker (lease.h)
+ *   PREFIX:#fill:TOKEN  string   a fill's staged value, renamed into KEY
+ *   PREFIX:#leasez      zset     "LEASE TOKEN" per lease attempt, scored
+ *                                by expiry (ms, Redis clock)
+ *   PREFIX:#tagz:TAG    zset     entry keys carrying TAG, scored by the
+ *   PREFIX:#pathz:PATH  zset     entry's expiry; PATH as keys hold it
+ *   PREFIX:#id:ID       string   a claimed message id (invalidate.h)
+ *   PREFIX:#stats       hash     the fleet's counters
+ *
+ * Versions before the sorted sets kept SETs under PREFIX:#leases,
+ * PREFIX:#tag:TAG and PREFIX:#path:PATH (PATH encoded again); the
+ * invalidations still read them (the bc_key_legacy_ names), so entries an
+ * older gateway stored are not missed during an upgrade.
+ *
+ * The second segment of all of them starts with '#', which no entry key's
+ * can (it is always a key type), so no pattern invalidation ever takes
+ * them for entries. Each builder writes a NUL-terminated name into OUT and
+ * returns 0, or -1 when it does not fit OUTLEN (OUT is then "", never a
+ * truncated name that could be another key's). */
+
+/* Enough for every own key built from an entry key (its lease,
+ * PREFIX:#lease:KEY): a key is at most BC_KEY_MAX - 1 bytes and
+ * redis.prefix at most 64 (SPEC 4). Every other own key fits BC_KEY_MAX. */
 #define BC_KEY_INTERNAL_MAX (BC_KEY_MAX + 128)
 
-/* Builds the name of one of bocache's own keys whose name part is not
- * encoded again: PREFIX:#KIND when RAW is NULL (the stats hash, the lease
- * set), else PREFIX:#KIND:RAW with RAW[0..RAW_LEN) copied as it is. RAW
- * must already be free of separators: an entry key (for its lease) or a
- * PATH segment as keys hold it (for a path index). Returns 0, or -1 when
- * it does not fit OUTLEN (OUT is then ""), never a truncated name. */
-int bc_key_internal_raw(const bc_config *cfg, const char *kind,
-                        const char *raw, size_t raw_len, char *out,
-                        size_t outlen);
+/* PREFIX:#lease:KEY, the fill lease of entry key KEY[0..LEN) (copied as it
+ * is: an entry key holds no separator a lease name would need encoded). */
+int bc_key_lease(const bc_config *cfg, const char *key, size_t len, char *out,
+                 size_t outlen);
+
+/* The entry key inside lease name NAME[0..LEN) (the inverse of
+ * bc_key_lease): a pointer into NAME with its length in *ENTRY_LEN, or
+ * NULL when NAME is not a lease name under CFG's prefix. Pure. */
+const char *bc_key_lease_entry(const bc_config *cfg, const char *name,
+                               size_t len, size_t *entry_len);
+
+/* PREFIX:#leasez, the sorted set registering the leases of fills in
+ * flight and pass markers. */
+int bc_key_lease_set(const bc_config *cfg, char *out, size_t outlen);
+
+/* PREFIX:#fill:TOKEN, where the fill holding lease token TOKEN stages its
+ * value (TOKEN encoded as a segment). */
+int bc_key_fill(const bc_config *cfg, const char *token, char *out,
+                size_t outlen);
+
+/* PREFIX:#tagz:TAG, the index of the entries carrying surrogate tag
+ * TAG[0..LEN) (encoded as a segment). */
+int bc_key_tag_index(const bc_config *cfg, const char *tag, size_t len,
+                     char *out, size_t outlen);
+
+/* PREFIX:#pathz:PATH, the index of the entries whose PATH segment is
+ * ENCODED_PATH[0..LEN) (as keys hold it, so it fits wherever its key
+ * does). */
+int bc_key_path_index(const bc_config *cfg, const char *encoded_path,
+                      size_t len, char *out, size_t outlen);
+
+/* PREFIX:#id:ID, the claim of invalidation message id ID (encoded). */
+int bc_key_message_id(const bc_config *cfg, const char *id, char *out,
+                      size_t outlen);
+
+/* PREFIX:#stats, the hash of the fleet's counters. */
+int bc_key_stats(const bc_config *cfg, char *out, size_t outlen);
+
+/* The older versions' SETs: PREFIX:#leases, PREFIX:#tag:TAG and
+ * PREFIX:#path:PATH (ENCODED_PATH encoded once more). Read, never
+ * written. */
+int bc_key_legacy_lease_set(const bc_config *cfg, char *out, size_t outlen);
+int bc_key_legacy_tag_index(const bc_config *cfg, const char *tag, size_t len,
+                            char *out, size_t outlen);
+int bc_key_legacy_path_index(const bc_config *cfg, const char *encoded_path,
+                             size_t len, char *out, size_t outlen);
+
+/* PREFIX:*, the SCAN pattern of every key under the prefix (entries and
+ * own keys alike: callers filter with bc_key_is_entry). */
+int bc_key_all_pattern(const bc_config *cfg, char *out, size_t outlen);
+
+/* Nonzero when KEY[0..LEN) is one of bocache's own keys under CFG's
+ * prefix (PREFIX:#...). Pure. */
+int bc_key_is_internal(const bc_config *cfg, const char *key, size_t len);
+
+/* Transitional (issue 14), for the callers that have not moved to the
+ * named builders above yet; they go once none is left. PREFIX:#KIND:NAME
+ * with NAME[0..NAME_LEN) encoded as a segment; and PREFIX:#KIND when RAW
+ * is NULL, else PREFIX:#KIND:RAW with RAW[0..RAW_LEN) as it is. */
+int bc_key_internal(const bc_config *cfg, const char *kind, const char *name,
+                    size_t name_len, char *out, size_t outlen);
+int bc_key_internal_raw(const bc_config *cfg, const char *kind, const char *raw,
+                        size_t raw_len, char *out, size_t outlen);
 
 #endif

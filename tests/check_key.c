@@ -1,11 +1,12 @@
-/* check_key.c: unit tests of endpoint matching and the key builder. */
+/* check_key.c: unit tests of endpoint matching, the key builder and the
+ * names of bocache's own keys. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "key.h"
 #include "check_main.h"
+#include "key.h"
 
 /* SHA-256 of "secret-key-123" and "other-key", from sha256sum. */
 #define HASH_SECRET "dc87f94e8f44b5018e54a588eebeaae6"
@@ -341,9 +342,9 @@ START_TEST(header_repeated)
     f.req.method = "GET";
     f.req.path = "/p/";
     f.req.header = NULL;
-    ck_assert_int_eq(bc_key_build(&f.cfg, &f.req, &f.matched, f.out,
-                                  sizeof f.out),
-                     BC_KEY_DUPLICATE);
+    ck_assert_int_eq(
+        bc_key_build(&f.cfg, &f.req, &f.matched, f.out, sizeof f.out),
+        BC_KEY_DUPLICATE);
     ck_assert_ptr_null(f.matched);
 }
 END_TEST
@@ -741,8 +742,7 @@ START_TEST(path_bypass_in_build)
     fx f;
     fx_init(&f);
     fx_add(&f, "/api/v1/public/", BC_MATCH_PREFIX, BC_KEYTYPE_NONE);
-    ck_assert_int_eq(fx_build(&f, "GET", "/api/v1/public/%2e%2e/account",
-                              NULL),
+    ck_assert_int_eq(fx_build(&f, "GET", "/api/v1/public/%2e%2e/account", NULL),
                      BC_KEY_PATH);
     ck_assert_ptr_null(f.matched);
     ck_assert_str_eq(f.out, "");
@@ -827,6 +827,147 @@ START_TEST(status_strings)
 }
 END_TEST
 
+/* ---- bocache's own keys ---- */
+
+/* Every own key's exact name, as Redis holds it today: a change here is a
+ * change of the keyspace, which older gateways and operators' scripts
+ * read. */
+START_TEST(own_key_names)
+{
+    fx f;
+    fx_init(&f);
+    char out[BC_KEY_INTERNAL_MAX];
+    const char *key = "bocache:none:-:/a?b=1";
+    ck_assert_int_eq(bc_key_lease(&f.cfg, key, strlen(key), out, sizeof out),
+                     0);
+    ck_assert_str_eq(out, "bocache:#lease:bocache:none:-:/a?b=1");
+    ck_assert_int_eq(bc_key_lease_set(&f.cfg, out, sizeof out), 0);
+    ck_assert_str_eq(out, "bocache:#leasez");
+    ck_assert_int_eq(bc_key_fill(&f.cfg, "00ff-7", out, sizeof out), 0);
+    ck_assert_str_eq(out, "bocache:#fill:00ff-7");
+    /* A tag is encoded as a segment; a path is taken as keys hold it. */
+    ck_assert_int_eq(bc_key_tag_index(&f.cfg, "a:b c", 5, out, sizeof out), 0);
+    ck_assert_str_eq(out, "bocache:#tagz:a%3Ab%20c");
+    ck_assert_int_eq(bc_key_path_index(&f.cfg, "/x%25y/", 7, out, sizeof out),
+                     0);
+    ck_assert_str_eq(out, "bocache:#pathz:/x%25y/");
+    ck_assert_int_eq(bc_key_message_id(&f.cfg, "ab:*", out, sizeof out), 0);
+    ck_assert_str_eq(out, "bocache:#id:ab%3A%2A");
+    ck_assert_int_eq(bc_key_stats(&f.cfg, out, sizeof out), 0);
+    ck_assert_str_eq(out, "bocache:#stats");
+    ck_assert_int_eq(bc_key_all_pattern(&f.cfg, out, sizeof out), 0);
+    ck_assert_str_eq(out, "bocache:*");
+}
+END_TEST
+
+/* The older versions' SET names, still read during an upgrade: the path
+ * is encoded once more, as those versions did. */
+START_TEST(legacy_key_names)
+{
+    fx f;
+    fx_init(&f);
+    char out[BC_KEY_MAX];
+    ck_assert_int_eq(bc_key_legacy_lease_set(&f.cfg, out, sizeof out), 0);
+    ck_assert_str_eq(out, "bocache:#leases");
+    ck_assert_int_eq(
+        bc_key_legacy_tag_index(&f.cfg, "a:b c", 5, out, sizeof out), 0);
+    ck_assert_str_eq(out, "bocache:#tag:a%3Ab%20c");
+    ck_assert_int_eq(
+        bc_key_legacy_path_index(&f.cfg, "/x%25y/", 7, out, sizeof out), 0);
+    ck_assert_str_eq(out, "bocache:#path:/x%2525y/");
+}
+END_TEST
+
+/* The transitional builders name the same keys as the named ones. */
+START_TEST(internal_builders_agree)
+{
+    fx f;
+    fx_init(&f);
+    char a[BC_KEY_MAX], b[BC_KEY_MAX];
+    ck_assert_int_eq(bc_key_internal_raw(&f.cfg, "stats", NULL, 0, a, sizeof a),
+                     0);
+    ck_assert_int_eq(bc_key_stats(&f.cfg, b, sizeof b), 0);
+    ck_assert_str_eq(a, b);
+    ck_assert_int_eq(bc_key_internal(&f.cfg, "fill", "t-1", 3, a, sizeof a), 0);
+    ck_assert_int_eq(bc_key_fill(&f.cfg, "t-1", b, sizeof b), 0);
+    ck_assert_str_eq(a, b);
+}
+END_TEST
+
+/* Each builder fills its buffer exactly or fails with "": never a
+ * truncated name, which could be another key's. */
+START_TEST(own_key_names_fit_or_fail)
+{
+    fx f;
+    fx_init(&f);
+    char out[32];
+    /* "bocache:#leasez" is 15 bytes: 16 fit it, 15 do not. */
+    ck_assert_int_eq(bc_key_lease_set(&f.cfg, out, 16), 0);
+    ck_assert_str_eq(out, "bocache:#leasez");
+    ck_assert_int_eq(bc_key_lease_set(&f.cfg, out, 15), -1);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(bc_key_stats(&f.cfg, out, 0), -1);
+    ck_assert_int_eq(
+        bc_key_tag_index(&f.cfg, "xxxxxxxxxxxxxxxxxxxx", 20, out, sizeof out),
+        -1);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(bc_key_all_pattern(&f.cfg, out, 9), -1);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(bc_key_all_pattern(&f.cfg, out, 10), 0);
+}
+END_TEST
+
+/* The lease of the longest key under the longest prefix fits
+ * BC_KEY_INTERNAL_MAX, and its entry key is found in it again. */
+START_TEST(lease_name_round_trip)
+{
+    fx f;
+    fx_init(&f);
+    static char prefix[65], key[BC_KEY_MAX], out[BC_KEY_INTERNAL_MAX];
+    memset(prefix, 'p', 64);
+    f.cfg.redis.prefix = prefix;
+    size_t n = (size_t)snprintf(key, sizeof key, "%s:none:-:/", prefix);
+    memset(key + n, 'q', BC_KEY_MAX - 1 - n);
+    size_t klen = BC_KEY_MAX - 1;
+    ck_assert_int_eq(bc_key_lease(&f.cfg, key, klen, out, sizeof out), 0);
+    ck_assert_uint_eq(strlen(out), 64 + strlen(":#lease:") + klen);
+    size_t elen = 0;
+    const char *e = bc_key_lease_entry(&f.cfg, out, strlen(out), &elen);
+    ck_assert_ptr_eq(e, out + 64 + strlen(":#lease:"));
+    ck_assert_uint_eq(elen, klen);
+    ck_assert_int_eq(memcmp(e, key, klen), 0);
+    /* Not lease names: another kind, another prefix, nothing after. */
+    static const char *const not_leases[] = {
+        "bocache:#leasez", "bocache:#lease:", "other:#lease:bocache:none:-:/",
+        "bocache:none:-:/", "boc"};
+    fx_init(&f);
+    for (size_t i = 0; i < sizeof not_leases / sizeof *not_leases; i++)
+        ck_assert_ptr_null(bc_key_lease_entry(&f.cfg, not_leases[i],
+                                              strlen(not_leases[i]), &elen));
+}
+END_TEST
+
+START_TEST(internal_keys_told_apart)
+{
+    fx f;
+    fx_init(&f);
+    static const char *const own[] = {"bocache:#leasez", "bocache:#stats",
+                                      "bocache:#tagz:x",
+                                      "bocache:#lease:bocache:none:-:/a"};
+    static const char *const not_own[] = {"bocache:none:-:/a",
+                                          "bocachex:#stats", "other:#stats",
+                                          "bocache", "bocache:"};
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++) {
+        ck_assert(bc_key_is_internal(&f.cfg, own[i], strlen(own[i])));
+        ck_assert(!bc_key_is_entry(&f.cfg, own[i], strlen(own[i]), NULL, NULL));
+    }
+    for (size_t i = 0; i < sizeof not_own / sizeof *not_own; i++)
+        ck_assert_msg(
+            !bc_key_is_internal(&f.cfg, not_own[i], strlen(not_own[i])), "%s",
+            not_own[i]);
+}
+END_TEST
+
 Suite *key_suite(void);
 
 Suite *key_suite(void)
@@ -885,6 +1026,15 @@ Suite *key_suite(void)
     tcase_add_test(tc, too_long_at_key_max);
     tcase_add_test(tc, too_long_huge_input);
     tcase_add_test(tc, status_strings);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("own keys");
+    tcase_add_test(tc, own_key_names);
+    tcase_add_test(tc, legacy_key_names);
+    tcase_add_test(tc, internal_builders_agree);
+    tcase_add_test(tc, own_key_names_fit_or_fail);
+    tcase_add_test(tc, lease_name_round_trip);
+    tcase_add_test(tc, internal_keys_told_apart);
     suite_add_tcase(s, tc);
 
     return s;
