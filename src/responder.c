@@ -26,6 +26,7 @@
 #include "conditional.h"
 #include "entry.h"
 #include "fcgi_client.h"
+#include "fcgi_out.h"
 #include "fcgi_record.h"
 #include "invalidate.h"
 #include "key.h"
@@ -51,9 +52,6 @@ typedef struct cfg_ref {
 } cfg_ref;
 
 typedef struct worker worker;
-
-/* Output records one writev sends at most (OUT_IOV / 2 records). */
-#define OUT_IOV 64
 
 /* The CGI variables a request is served by, found in one pass over the
  * parameters (FCGX_GetParam scans them all for every name). */
@@ -92,15 +90,12 @@ typedef struct fill {
     int storable;  /* still a candidate for the store */
     int head_done; /* the response head was parsed and sent */
     int bad_head;  /* the backend's head was malformed */
-    int client_gone;
-    int cut; /* end the web server's connection without END_REQUEST */
     int leased;    /* this request holds the key's fill lease */
     int has_stale; /* w->stale holds an entry within stale_ttl */
     int use_stale; /* serve the stale entry instead of the backend's error */
     int from_memory; /* the hit came from the in-memory tier */
     int pass_seen;   /* the lookup found the key's lease a pass marker */
     int lease_named; /* w->lease and w->leases are this key's */
-    int queued;      /* output went out as queued records */
     int lease_tried; /* the lookup was the lease attempt: see lease_rc */
     int lease_rc;    /* its take_lease result */
     long ttl;
@@ -141,14 +136,9 @@ struct worker {
     char idx[BC_MAX_INDEXES][BC_KEY_MAX]; /* index keys of the entry */
     const bc_endpoint *ep;
     fill f;
-    /* Output records queued for one writev: header, data, header, ... */
-    struct iovec pend[OUT_IOV];
-    uint8_t pend_hdr[OUT_IOV / 2][BC_FCGI_HEADER_LEN];
-    int npend;
+    bc_fcgi_out out; /* the response to the web server */
     bc_response_head head;
     char *headbuf; /* backend head as received, BC_RESPONSE_MAX_HEAD */
-    char *out;     /* head as sent / stored */
-    size_t out_len, out_cap;
     /* The entry being filled: the body is collected straight into it, at
      * body_off, and the rest encoded in front of it at the end. */
     char *entry;
@@ -283,231 +273,45 @@ static void drop_covered(bc_memtier *mem, const bc_config *cfg,
     free(block);
 }
 
-/* ---- small output helpers ---- */
-
-static int out_reserve(worker *w, size_t more)
-{
-    if (w->out_len + more <= w->out_cap)
-        return 0;
-    size_t cap = w->out_cap ? w->out_cap : 4096;
-    while (cap < w->out_len + more)
-        cap *= 2;
-    char *p = realloc(w->out, cap);
-    if (!p)
-        return -1;
-    w->out = p;
-    w->out_cap = cap;
-    return 0;
-}
-
-static int out_add(worker *w, const char *s, size_t n)
-{
-    if (out_reserve(w, n) < 0)
-        return -1;
-    memcpy(w->out + w->out_len, s, n);
-    w->out_len += n;
-    return 0;
-}
-
-static int out_printf(worker *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int out_printf(worker *w, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof buf)
-        return -1;
-    return out_add(w, buf, (size_t)n);
-}
-
-static int out_str(worker *w, const char *s)
-{
-    return out_add(w, s, strlen(s));
-}
-
-/* Appends V in decimal: the hit path formats without stdio. */
-static int out_long(worker *w, long v)
-{
-    char buf[24], *p = buf + sizeof buf;
-    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
-    do
-        *--p = (char)('0' + u % 10);
-    while (u /= 10);
-    if (v < 0)
-        *--p = '-';
-    return out_add(w, p, (size_t)(buf + sizeof buf - p));
-}
-
-/* libfcgi copies output through an 8 KiB buffer and writes one record
- * per buffer: 32 writes for a 256 KiB body. Data that does not fit in what
- * is left of that buffer, and everything after it, is instead queued as
- * STDOUT records pointing at the caller's bytes (record headers in the
- * worker) and written with one writev by flush_out: per entry served, or
- * per read from the backend, since the backend's records point into the
- * client's read buffer until its next read. Small answers still go out in
- * one write with the END_REQUEST record. Records carry no padding:
- * FastCGI recommends 8-byte alignment but does not require it. */
-#define DIRECT_RECORD 65528 /* a multiple of 8 */
-
-static int write_all(int fd, struct iovec *iov, int n)
-{
-    while (n > 0) {
-        ssize_t wr = writev(fd, iov, n);
-        if (wr < 0 && errno == EINTR)
-            continue;
-        if (wr <= 0)
-            return -1;
-        while (n > 0 && (size_t)wr >= iov->iov_len) {
-            wr -= (ssize_t)iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n > 0) {
-            iov->iov_base = (char *)iov->iov_base + wr;
-            iov->iov_len -= (size_t)wr;
-        }
-    }
-    return 0;
-}
-
-/* Writes what libfcgi buffered, then the queued records. */
-static int flush_out(worker *w)
-{
-    w->f.queued |= w->npend > 0;
-    if (!w->req.out) { /* the response was finished already */
-        w->npend = 0;
-        return 0;
-    }
-    if (w->f.client_gone)
-        return -1;
-    int rc = FCGX_FFlush(w->req.out) < 0 ? -1 : 0;
-    if (rc == 0 && w->npend > 0)
-        rc = write_all(w->req.ipcFd, w->pend, w->npend);
-    w->npend = 0;
-    if (rc < 0)
-        w->f.client_gone = 1;
-    return rc;
-}
-
-/* Once a response has queued output, the rest of it is queued too: one
- * writev per flush instead of a write of libfcgi's buffer and a writev. */
-static int queuing(const worker *w)
-{
-    return w->npend > 0 || w->f.queued;
-}
-
-/* Bytes libfcgi's output buffer still takes without writing. */
-static size_t out_room(const worker *w)
-{
-    const FCGX_Stream *o = w->req.out;
-    return o && o->stop > o->wrNext ? (size_t)(o->stop - o->wrNext) : 0;
-}
-
-static int queue_out(worker *w, const char *s, size_t n)
-{
-    while (n > 0) {
-        if (w->npend == OUT_IOV && flush_out(w) < 0)
-            return -1;
-        size_t c = n < DIRECT_RECORD ? n : DIRECT_RECORD;
-        uint8_t *hdr = w->pend_hdr[w->npend / 2];
-        bc_fcgi_header_encode(hdr, BC_FCGI_STDOUT, (uint16_t)w->req.requestId,
-                              (uint16_t)c, 0);
-        w->pend[w->npend++] = (struct iovec){hdr, BC_FCGI_HEADER_LEN};
-        w->pend[w->npend++] = (struct iovec){(void *)s, c};
-        s += c;
-        n -= c;
-    }
-    return 0;
-}
-
-/* Sends N bytes at S to the client; they must stay valid until the next
- * flush_out. */
-static int put(worker *w, const char *s, size_t n)
-{
-    if (n == 0 || w->f.client_gone)
-        return w->f.client_gone ? -1 : 0;
-    if (queuing(w) || n > out_room(w))
-        return queue_out(w, s, n);
-    if (FCGX_PutStr(s, (int)n, w->req.out) != (int)n) {
-        w->f.client_gone = 1;
-        return -1;
-    }
-    return 0;
-}
-
-/* A request body nobody read (the request was a hit, or answered by an
- * error page before the backend took it) would stay in a kept-alive web
- * server connection ahead of the next request, which would then fail. It
- * is read away, up to DRAIN_MAX bytes; past that the connection is closed
- * after this response instead. */
-#define DRAIN_MAX (1024 * 1024)
-
-static void drain_body(worker *w)
-{
-    char buf[8192];
-    size_t total = 0;
-    int n;
-    if (!w->req.in || FCGX_HasSeenEOF(w->req.in) == EOF)
-        return;
-    while ((n = FCGX_GetStr(buf, sizeof buf, w->req.in)) > 0)
-        if ((total += (size_t)n) > DRAIN_MAX) {
-            w->req.keepConnection = 0;
-            return;
-        }
-}
-
-/* Ends the response to the client (END_REQUEST follows). */
-static void finish_out(worker *w)
-{
-    if (w->npend > 0)
-        flush_out(w);
-    drain_body(w);
-    FCGX_Finish_r(&w->req);
-}
-
 /* The headers bocache adds to a response come in two halves around the
  * Cache-Status parameters: begin_cache_headers, the parameters (out_str),
  * then end_cache_headers with the Age (or -1 for none) and the blank
  * line. */
 static int begin_cache_headers(worker *w, const char *xcache)
 {
-    if (out_str(w, w->ref->cfg->cache.status_header) < 0 ||
-        out_add(w, ": ", 2) < 0 || out_str(w, xcache) < 0)
+    if (bc_fcgi_out_str(&w->out, w->ref->cfg->cache.status_header) < 0 ||
+        bc_fcgi_out_add(&w->out, ": ", 2) < 0 || bc_fcgi_out_str(&w->out, xcache) < 0)
         return -1;
     static const char cs[] = "\r\nCache-Status: bocache; ";
-    return out_add(w, cs, sizeof cs - 1);
+    return bc_fcgi_out_add(&w->out, cs, sizeof cs - 1);
 }
 
 static int end_cache_headers(worker *w, long age)
 {
-    if (out_add(w, "\r\n", 2) < 0)
+    if (bc_fcgi_out_add(&w->out, "\r\n", 2) < 0)
         return -1;
-    if (age >= 0 && (out_add(w, "Age: ", 5) < 0 || out_long(w, age) < 0 ||
-                     out_add(w, "\r\n", 2) < 0))
+    if (age >= 0 && (bc_fcgi_out_add(&w->out, "Age: ", 5) < 0 || bc_fcgi_out_long(&w->out, age) < 0 ||
+                     bc_fcgi_out_add(&w->out, "\r\n", 2) < 0))
         return -1;
-    return out_add(w, "\r\n", 2);
+    return bc_fcgi_out_add(&w->out, "\r\n", 2);
 }
 
 /* An error page, only possible while no head has gone out. */
 static void send_error(worker *w, int status, const char *reason)
 {
-    w->out_len = 0;
-    if (out_printf(w,
+    w->out.len = 0;
+    if (bc_fcgi_out_printf(&w->out,
                    "Status: %d %s\r\nContent-Type: text/plain\r\n"
                    "Cache-Control: no-store\r\n",
                    status, reason) < 0 ||
         begin_cache_headers(w, w->f.xcache) < 0 ||
-        out_printf(w, "fwd=%s; detail=backend-%d",
+        bc_fcgi_out_printf(&w->out, "fwd=%s; detail=backend-%d",
                    w->f.keyed ? "miss" : "bypass", status) < 0 ||
         end_cache_headers(w, -1) < 0 ||
-        out_printf(w, "%d %s: the application did not answer properly\n",
+        bc_fcgi_out_printf(&w->out, "%d %s: the application did not answer properly\n",
                    status, reason) < 0)
         return;
-    put(w, w->out, w->out_len);
+    bc_fcgi_out_send_text(&w->out);
 }
 
 /* ---- request parameters ---- */
@@ -626,9 +430,9 @@ static int is_head(worker *w)
 static int hit_headers(worker *w, const bc_entry *e, const char *label,
                        long age)
 {
-    if (begin_cache_headers(w, label) < 0 || out_str(w, "hit; ttl=") < 0 ||
-        out_long(w, (long)e->ttl - age) < 0 ||
-        (w->f.from_memory && out_str(w, "; detail=memory") < 0))
+    if (begin_cache_headers(w, label) < 0 || bc_fcgi_out_str(&w->out, "hit; ttl=") < 0 ||
+        bc_fcgi_out_long(&w->out, (long)e->ttl - age) < 0 ||
+        (w->f.from_memory && bc_fcgi_out_str(&w->out, "; detail=memory") < 0))
         return -1;
     return end_cache_headers(w, age);
 }
@@ -638,19 +442,19 @@ static int hit_headers(worker *w, const bc_entry *e, const char *label,
 static void send_not_modified(worker *w, const bc_entry *e, long age,
                               const char *label)
 {
-    w->out_len = 0;
+    w->out.len = 0;
     static const char status[] = "Status: 304 Not Modified\r\n";
-    out_add(w, status, sizeof status - 1);
+    bc_fcgi_out_add(&w->out, status, sizeof status - 1);
     for (const char *p = e->head, *end = e->head + e->head_len; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *next = nl ? nl + 1 : end;
         const char *colon = memchr(p, ':', (size_t)(next - p));
         if (colon && bc_conditional_keep_header(p, (size_t)(colon - p)))
-            out_add(w, p, (size_t)(next - p));
+            bc_fcgi_out_add(&w->out, p, (size_t)(next - p));
         p = next;
     }
     if (hit_headers(w, e, label, age) == 0)
-        put(w, w->out, w->out_len);
+        bc_fcgi_out_send_text(&w->out);
 }
 
 /* Whether the request's validators match the entry. */
@@ -681,23 +485,23 @@ static void serve_entry(worker *w, const bc_entry *e, long age,
         send_not_modified(w, e, age, label);
         return;
     }
-    w->out_len = 0;
+    w->out.len = 0;
     if (hit_headers(w, e, label, age) < 0)
         return;
     size_t body = is_head(w) ? 0 : e->body_len;
     /* An answer that will not fit in libfcgi's buffer goes out as three
      * queued records in one writev, head included. */
-    if (e->head_len + w->out_len + body > out_room(w))
-        queue_out(w, e->head, e->head_len);
+    if (e->head_len + w->out.len + body > bc_fcgi_out_room(&w->out))
+        bc_fcgi_out_queue(&w->out, e->head, e->head_len);
     else
-        put(w, e->head, e->head_len);
-    put(w, w->out, w->out_len);
-    put(w, e->body, body);
+        bc_fcgi_out_put(&w->out, e->head, e->head_len);
+    bc_fcgi_out_send_text(&w->out);
+    bc_fcgi_out_put(&w->out, e->body, body);
     /* A large body was queued by reference: write it while the entry
      * (a Redis reply, a memory tier blob) is certainly still there. A
      * small one waits in libfcgi's buffer for END_REQUEST. */
-    if (w->npend > 0)
-        flush_out(w);
+    if (w->out.npend > 0)
+        bc_fcgi_out_flush(&w->out);
 }
 
 /* Keeps a copy of a stale entry: the store's reply buffer is reused by
@@ -1138,24 +942,24 @@ static int send_head(worker *w)
 {
     fill *f = &w->f;
     const char *tags_header = w->ref->cfg->cache.tags_header;
-    w->out_len = 0;
+    w->out.len = 0;
     for (size_t i = 0; i < w->head.nheaders; i++) {
         const bc_header *h = &w->head.headers[i];
         if (bc_header_is(h, tags_header)) {
             take_tags(f, h);
             continue;
         }
-        if (out_add(w, h->line, h->line_len) < 0)
+        if (bc_fcgi_out_add(&w->out, h->line, h->line_len) < 0)
             return -1;
     }
-    f->stored_head_len = w->out_len;
+    f->stored_head_len = w->out.len;
     if (begin_cache_headers(w, f->xcache) < 0 ||
-        out_str(w, f->keyed ? "fwd=miss" : "fwd=bypass") < 0 ||
-        (f->detail && (out_str(w, "; detail=") < 0 ||
-                       out_str(w, f->detail) < 0)) ||
+        bc_fcgi_out_str(&w->out, f->keyed ? "fwd=miss" : "fwd=bypass") < 0 ||
+        (f->detail && (bc_fcgi_out_str(&w->out, "; detail=") < 0 ||
+                       bc_fcgi_out_str(&w->out, f->detail) < 0)) ||
         end_cache_headers(w, -1) < 0)
         return -1;
-    return put(w, w->out, w->out_len);
+    return bc_fcgi_out_send_text(&w->out);
 }
 
 /* Keeps body bytes for the store, giving up past max_object_size. */
@@ -1201,7 +1005,7 @@ static void keep_body(worker *w, const char *data, size_t len)
 static int body_data(worker *w, const char *data, size_t len)
 {
     keep_body(w, data, len);
-    return put(w, data, len);
+    return bc_fcgi_out_put(&w->out, data, len);
 }
 
 /* Sink: accumulates the head, then streams the body. */
@@ -1251,9 +1055,9 @@ static void on_stderr(void *ctx, const char *data, size_t len)
 static int on_flush(void *ctx)
 {
     worker *w = ctx;
-    if (!w->f.head_done || w->f.client_gone)
-        return w->f.client_gone ? -1 : 0;
-    return flush_out(w);
+    if (!w->f.head_done || w->out.client_gone)
+        return w->out.client_gone ? -1 : 0;
+    return bc_fcgi_out_flush(&w->out);
 }
 
 static int read_body(void *ctx, char *buf, size_t cap)
@@ -1302,7 +1106,7 @@ static size_t encode_entry(worker *w)
         .created_ms = bc_wall_ms(),
         .ttl = (uint32_t)f->ttl,
         .stale_ttl = (uint32_t)w->ep->stale_ttl,
-        .head = w->out,
+        .head = w->out.text,
         .head_len = f->stored_head_len,
         .tags = f->tags,
         .tags_len = f->tags_len,
@@ -1388,11 +1192,11 @@ static size_t forward(worker *w)
         /* Past the head the only honest signal left is to cut the stream:
          * the web server then sees a truncated response, not a complete
          * short one. */
-        if (f->head_done && !f->client_gone)
-            f->cut = 1;
+        if (f->head_done && !w->out.client_gone)
+            w->out.cut = 1;
         return 0;
     }
-    if (!f->keyed || !f->storable || f->client_gone || is_head(w))
+    if (!f->keyed || !f->storable || w->out.client_gone || is_head(w))
         return 0;
     return encode_entry(w);
 }
@@ -1401,6 +1205,7 @@ static size_t forward(worker *w)
 
 static void reset_fill(worker *w)
 {
+    bc_fcgi_out_begin(&w->out);
     memset(&w->f, 0, sizeof w->f);
     w->f.content_length = -1;
 }
@@ -1453,7 +1258,7 @@ static int unsafe_success(const worker *w, const char *method)
 {
     static const char *const safe[] = {"GET", "HEAD", "OPTIONS", "TRACE"};
     int status = w->head.status;
-    if (!w->f.head_done || w->f.cut || status < 200 || status >= 400)
+    if (!w->f.head_done || w->out.cut || status < 200 || status >= 400)
         return 0;
     for (size_t i = 0; i < sizeof safe / sizeof *safe; i++)
         if (strcmp(method, safe[i]) == 0)
@@ -1558,12 +1363,12 @@ static void take_stat(void *ctx, const char *field, const char *value)
 static void serve_status(worker *w)
 {
     const bc_config *cfg = w->ref->cfg;
-    w->out_len = 0;
+    w->out.len = 0;
     if (!status_allowed(w)) {
-        out_printf(w, "Status: 403 Forbidden\r\nContent-Type: text/plain\r\n"
+        bc_fcgi_out_printf(&w->out, "Status: 403 Forbidden\r\nContent-Type: text/plain\r\n"
                       "\r\nforbidden: this address is not in "
                       "status_allow\n");
-        put(w, w->out, w->out_len);
+        bc_fcgi_out_send_text(&w->out);
         return;
     }
     unsigned long long totals[BC_STAT_COUNT] = {0};
@@ -1571,23 +1376,23 @@ static void serve_status(worker *w)
     int up = bc_key_internal_raw(cfg, "stats", NULL, 0, key, sizeof key) ==
                  0 &&
              bc_store_hgetall(w->store, key, take_stat, totals) == 0;
-    out_printf(w, "Status: 200 OK\r\nContent-Type: text/plain; "
+    bc_fcgi_out_printf(&w->out, "Status: 200 OK\r\nContent-Type: text/plain; "
                   "version=0.0.4\r\nCache-Control: no-store\r\n\r\n");
-    out_printf(w, "# HELP bocache_redis_up Whether Redis answered.\n"
+    bc_fcgi_out_printf(&w->out, "# HELP bocache_redis_up Whether Redis answered.\n"
                   "# TYPE bocache_redis_up gauge\nbocache_redis_up %d\n",
                up);
     for (int i = 0; i < BC_STAT_COUNT && up; i++) {
         const char *n = bc_stat_name((bc_stat)i);
-        out_printf(w, "# HELP bocache_%s_total %s\n# TYPE bocache_%s_total "
+        bc_fcgi_out_printf(&w->out, "# HELP bocache_%s_total %s\n# TYPE bocache_%s_total "
                       "counter\nbocache_%s_total %llu\n",
                    n, bc_stat_help((bc_stat)i), n, n, totals[i]);
     }
     if (w->r->mem)
-        out_printf(w, "# HELP bocache_memory_bytes Bytes in this process's "
+        bc_fcgi_out_printf(&w->out, "# HELP bocache_memory_bytes Bytes in this process's "
                       "memory tier.\n# TYPE bocache_memory_bytes gauge\n"
                       "bocache_memory_bytes{pid=\"%ld\"} %zu\n",
                    (long)getpid(), bc_memtier_bytes(w->r->mem));
-    put(w, w->out, w->out_len);
+    bc_fcgi_out_send_text(&w->out);
 }
 
 /* Counts a forwarded request: a miss (and why it was not stored) or a
@@ -1613,11 +1418,11 @@ static void count_forward(worker *w, size_t entry_len)
 /* Whether the response itself said it may not be stored, so the next
  * fill would most likely say so again (unlike an error status, a backend
  * fault or a client that left, which may pass). */
-static int declared_not_storable(const fill *f)
+static int declared_not_storable(const worker *w)
 {
-    if (!f->head_done || f->cut || f->client_gone)
+    if (!w->f.head_done || w->out.cut || w->out.client_gone)
         return 0;
-    return bc_storable_declared(f->detail);
+    return bc_storable_declared(w->f.detail);
 }
 
 /* A fill that was not stored leaves a pass marker: requests for the key
@@ -1633,7 +1438,7 @@ static long pass_ms(const worker *w)
     long lock = w->ref->cfg->cache.lock_timeout_ms;
     if (lock <= 0)
         return 0; /* nobody waits: no marker */
-    if (declared_not_storable(&w->f))
+    if (declared_not_storable(w))
         return PASS_DECLARED_MS;
     return lock < PASS_TRANSIENT_MS ? lock : PASS_TRANSIENT_MS;
 }
@@ -1676,14 +1481,14 @@ static void handle(worker *w)
     if (f->leased) {
         /* Finish the client's response first: the store is off its path.
          * A cut response is ended by the caller, without END_REQUEST. */
-        if (!f->cut)
-            finish_out(w);
+        if (!w->out.cut)
+            bc_fcgi_out_finish(&w->out);
         end_fill(w, entry_len);
     } else if (ks != BC_KEY_NO_ENDPOINT && unsafe_success(w, rq.method)) {
         /* Before END_REQUEST, so the client's next GET reads its write;
          * the response waits in libfcgi's buffer meanwhile. */
         invalidate_unsafe(w, rq.path);
-        finish_out(w);
+        bc_fcgi_out_finish(&w->out);
     }
 }
 
@@ -1705,8 +1510,7 @@ static void trim_buffers(worker *w)
 {
     trim(&w->entry, &w->entry_cap);
     trim(&w->stale, &w->stale_cap);
-    trim(&w->out, &w->out_cap);
-    w->out_len = 0;
+    bc_fcgi_out_trim(&w->out, BUF_KEEP);
 }
 
 /* Waits, one worker at a time, until a new web server connection can be
@@ -1751,12 +1555,12 @@ static void *worker_main(void *arg)
         handle(w);
         /* The body read with the backend's last records may still be
          * queued (the client's read loop ends without a flush). */
-        if (w->npend > 0)
-            flush_out(w);
-        if (w->f.cut)
+        if (w->out.npend > 0)
+            bc_fcgi_out_flush(&w->out);
+        if (w->out.cut)
             FCGX_Free(&w->req, 1);
         else
-            finish_out(w);
+            bc_fcgi_out_finish(&w->out);
         bc_store_idle(w->store);
         trim_buffers(w);
     }
@@ -1820,6 +1624,7 @@ static int worker_init(bc_responder *r, worker *w)
     if (!w->store || !w->headbuf || !w->hints || !w->pred)
         return -1;
     FCGX_InitRequest(&w->req, r->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+    bc_fcgi_out_init(&w->out, &w->req);
     return open_backend(w);
 }
 
@@ -1979,7 +1784,7 @@ void bc_responder_free(bc_responder *r)
         free(w->headbuf);
         bc_passhint_free(w->hints);
         bc_misspred_free(w->pred);
-        free(w->out);
+        bc_fcgi_out_free(&w->out);
         free(w->entry);
         free(w->stale);
         free(w->params);
