@@ -14,8 +14,8 @@
 #include "address.h"
 #include "bocache/config.h"
 #include "child.h"
+#include "gateway.h"
 #include "log.h"
-#include "responder.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/bocache.conf"
 #define LISTEN_BACKLOG 1024
@@ -109,7 +109,7 @@ static int has_backend(const bc_config *cfg, const bc_child *child)
     return child || (cfg->backend.address && cfg->backend.address[0]);
 }
 
-static void reload(bc_responder *r, const bc_child *child, const char *path)
+static void reload(bc_gateway *g, const bc_child *child, const char *path)
 {
     char err[512];
     bc_config *cfg = bc_config_load(path, err, sizeof err);
@@ -126,7 +126,7 @@ static void reload(bc_responder *r, const bc_child *child, const char *path)
         return;
     }
     bc_log_setup(cfg->log_level, cfg->log_syslog, "bocache");
-    bc_responder_reload(r, cfg);
+    bc_gateway_reload(g, cfg);
     bc_log(BC_LOG_INFO, "configuration %s reloaded", path);
 }
 
@@ -148,7 +148,7 @@ static int next_signal(const sigset_t *set, const bc_child *child)
 /* Waits for signals until one says stop. Workers never see these signals:
  * they are blocked everywhere and taken here. Restarts of the child backend
  * happen here too, in the thread that started it. */
-static void signal_loop(bc_responder *r, bc_child *child, const char *path,
+static void signal_loop(bc_gateway *g, bc_child *child, const char *path,
                         const sigset_t *set)
 {
     for (;;) {
@@ -158,7 +158,7 @@ static void signal_loop(bc_responder *r, bc_child *child, const char *path,
         if (child)
             bc_child_tick(child);
         if (sig == SIGHUP)
-            reload(r, child, path);
+            reload(g, child, path);
         if (sig == SIGTERM || sig == SIGINT) {
             bc_log(BC_LOG_INFO, "%s received; finishing requests in flight",
                    strsignal(sig));
@@ -201,31 +201,31 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* Runs the responder on FD until SIGTERM or SIGINT; owns CFG and CHILD. */
+/* Runs the gateway on FD until SIGTERM or SIGINT; owns CFG and CHILD. */
 static int serve(bc_config *cfg, int fd, bc_child *child, const char *path,
                  const sigset_t *set)
 {
     char err[512];
     const char *addr = child ? bc_child_address(child) : NULL;
-    bc_responder *r = bc_responder_new(cfg, fd, addr, err, sizeof err);
-    if (!r) {
+    bc_gateway *g = bc_gateway_new(cfg, fd, addr, err, sizeof err);
+    if (!g) {
         fprintf(stderr, "bocache: %s\n", err);
         bc_config_free(cfg);
         bc_child_free(child);
         return 1;
     }
     int rc = 0;
-    if (bc_responder_start(r, err, sizeof err) < 0) {
+    if (bc_gateway_start(g, err, sizeof err) < 0) {
         fprintf(stderr, "bocache: %s\n", err);
         rc = 1;
     } else {
         bc_log(BC_LOG_INFO, "bocache %s started: %d workers, backend %s",
-               PACKAGE_VERSION, bc_responder_config(r)->workers,
-               addr ? addr : bc_responder_config(r)->backend.address);
-        signal_loop(r, child, path, set);
+               PACKAGE_VERSION, bc_gateway_config(g)->workers,
+               addr ? addr : bc_gateway_config(g)->backend.address);
+        signal_loop(g, child, path, set);
     }
-    bc_responder_stop(r);
-    bc_responder_free(r);
+    bc_gateway_stop(g);
+    bc_gateway_free(g);
     if (child)
         bc_child_stop(child, BC_CHILD_STOP_GRACE_MS);
     bc_child_free(child);

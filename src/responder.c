@@ -27,10 +27,10 @@
 #include "entry.h"
 #include "fcgi_client.h"
 #include "fcgi_out.h"
+#include "gateway.h"
 #include "fcgi_record.h"
 #include "invalidate.h"
 #include "key.h"
-#include "listener.h"
 #include "log.h"
 #include "memtier.h"
 #include "misspred.h"
@@ -44,13 +44,6 @@
  * an entry). */
 #define BC_MAX_INDEXES 33
 
-/* A configuration and the number of workers still using it; the responder
- * frees it when it is neither current nor used. */
-typedef struct cfg_ref {
-    bc_config *cfg;
-    int users;
-} cfg_ref;
-
 typedef struct worker worker;
 
 /* The CGI variables a request is served by, found in one pass over the
@@ -61,26 +54,15 @@ typedef struct req_vars {
     int repeated; /* a variable the key or match reads came twice */
 } req_vars;
 
+/* The worker pool. What the workers share beyond it (memory tier,
+ * counters, invalidation state) is the gateway's. */
 struct bc_responder {
-    pthread_mutex_t lock; /* guards cur and the users counts; taken on
-                             reload and when a worker changes config */
-    cfg_ref *cur;
-    _Atomic unsigned generation;
-    char *backend_override;
+    bc_gateway *g;
+    bc_gateway_shared *sh;
     int listen_fd;
     _Atomic int stopping;
-    bc_store_shared store_shared;
-    bc_ratelimit backend_log;
     worker *workers;
     int nworkers;
-    bc_listener *listener;
-    cfg_ref *listener_ref; /* the configuration the listener runs with */
-    bc_memtier *mem;       /* NULL when cache.memory_size is 0 */
-    /* Invalidation generation for the workers' pass hints: moves with
-     * every invalidation message and subscription change. */
-    _Atomic uint64_t hint_gen;
-    _Atomic int subscribed; /* the listener hears invalidations */
-    bc_stats stats;
     pthread_mutex_t accept_lock; /* one worker waits for connections */
 };
 
@@ -110,12 +92,14 @@ typedef struct fill {
 
 struct worker {
     bc_responder *r;
+    bc_gateway_shared *sh; /* the gateway's, borrowed */
     pthread_t thread;
     int started;
     /* Set while the worker waits for a request; only then may stop()
      * interrupt it, so a response being written is never cut by EINTR. */
     _Atomic int in_accept;
-    cfg_ref *ref;
+    bc_gateway_ref *ref;  /* the configuration held ... */
+    const bc_config *cfg; /* ... and read by this request */
     unsigned generation;
     FCGX_Request req;
     req_vars v; /* this request's variables */
@@ -128,7 +112,7 @@ struct worker {
     uint64_t token_base, fills;
     uint64_t mem_gen; /* memory tier generation before the lookup */
     uint64_t key_hash;   /* bc_key_hash of key */
-    uint64_t hint_gen;   /* r->hint_gen before the lookup */
+    uint64_t hint_gen;   /* sh->hint_gen before the lookup */
     bc_passhint *hints;  /* keys recently found passing */
     bc_misspred *pred;   /* endpoints whose lookups keep missing */
     char *stale; /* a copy of a stale entry kept while refreshing it */
@@ -148,42 +132,17 @@ struct worker {
     size_t params_cap;
 };
 
-/* ---- configuration hand-over ---- */
-
-static cfg_ref *ref_acquire(bc_responder *r)
-{
-    pthread_mutex_lock(&r->lock);
-    cfg_ref *ref = r->cur;
-    ref->users++;
-    pthread_mutex_unlock(&r->lock);
-    return ref;
-}
-
-static void ref_release(bc_responder *r, cfg_ref *ref)
-{
-    pthread_mutex_lock(&r->lock);
-    int dead = --ref->users == 0 && ref != r->cur;
-    pthread_mutex_unlock(&r->lock);
-    if (dead) {
-        bc_config_free(ref->cfg);
-        free(ref);
-    }
-}
-
-const bc_config *bc_responder_config(const bc_responder *r)
-{
-    return r->cur->cfg;
-}
+/* ---- configuration ---- */
 
 static const char *backend_address(const worker *w)
 {
-    return w->r->backend_override ? w->r->backend_override
-                                  : w->ref->cfg->backend.address;
+    return w->sh->backend_address ? w->sh->backend_address
+                                  : w->cfg->backend.address;
 }
 
 static int open_backend(worker *w)
 {
-    const bc_config *cfg = w->ref->cfg;
+    const bc_config *cfg = w->cfg;
     char err[256];
     bc_fcgi_client_settings set = {
         .connect_timeout_ms = cfg->backend.connect_timeout_ms,
@@ -203,74 +162,17 @@ static int open_backend(worker *w)
 /* Moves the worker to the configuration in force, between requests. */
 static void follow_config(worker *w)
 {
-    unsigned gen = atomic_load(&w->r->generation);
+    unsigned gen = atomic_load(&w->sh->generation);
     if (gen == w->generation)
         return;
-    cfg_ref *old = w->ref;
-    w->ref = ref_acquire(w->r);
+    bc_gateway_ref *old = w->ref;
+    w->ref = bc_gateway_hold(w->r->g);
+    w->cfg = bc_gateway_ref_config(w->ref);
     w->generation = gen;
     bc_misspred_reset(w->pred); /* endpoints may be numbered anew */
-    bc_store_reconfigure(w->store, w->ref->cfg);
+    bc_store_reconfigure(w->store, w->cfg);
     open_backend(w);
-    ref_release(w->r, old);
-}
-
-typedef struct drop_ctx {
-    const bc_config *cfg;
-    const bc_message *m;
-} drop_ctx;
-
-static int covers(void *ctx, const char *key, size_t klen, const char *tags,
-                  size_t tags_len)
-{
-    const drop_ctx *d = ctx;
-    return bc_invalidate_covers(d->cfg, d->m, key, klen, tags, tags_len);
-}
-
-/* Drops what M covers from the memory tier MEM. With uris (and neither
- * flush nor tags, which cover entries on any path) M covers only entries
- * whose PATH starts with one of them, so only those paths' entries are
- * looked at; each uri is encoded exactly as bc_invalidate_covers compares
- * it (a leading '/' added when missing). */
-static void drop_covered(bc_memtier *mem, const bc_config *cfg,
-                         const bc_message *m)
-{
-    drop_ctx d = {cfg, m};
-    if (m->nuris == 0 || m->flush || m->ntags > 0) {
-        bc_memtier_drop_if(mem, covers, &d);
-        return;
-    }
-    /* Encoding takes at most 3 bytes a byte, the '/' and a NUL. */
-    size_t chars = 0;
-    for (size_t i = 0; i < m->nuris; i++)
-        chars += 3 * strlen(m->uris[i]) + 2;
-    size_t arrays = m->nuris * (sizeof(char *) + sizeof(size_t));
-    char *block = malloc(arrays + chars);
-    if (!block) {
-        bc_memtier_drop_if(mem, covers, &d); /* slower, as complete */
-        return;
-    }
-    const char **pre = (const char **)(void *)block;
-    size_t *lens = (size_t *)(void *)(block + m->nuris * sizeof(char *));
-    char *p = block + arrays, *end = block + arrays + chars;
-    for (size_t i = 0; i < m->nuris; i++) {
-        const char *uri = m->uris[i];
-        size_t n = 0;
-        if (uri[0] != '/')
-            p[n++] = '/';
-        size_t e = bc_key_encode_segment(uri, strlen(uri), p + n,
-                                         (size_t)(end - p) - n);
-        if (e == (size_t)-1) { /* cannot happen: sized above */
-            free(block);
-            bc_memtier_drop_if(mem, covers, &d);
-            return;
-        }
-        pre[i] = p;
-        lens[i] = n + e;
-        p += n + e + 1;
-    }
-    bc_memtier_drop_under(mem, pre, lens, m->nuris, covers, &d);
-    free(block);
+    bc_gateway_release(w->r->g, old);
 }
 
 /* The headers bocache adds to a response come in two halves around the
@@ -279,7 +181,7 @@ static void drop_covered(bc_memtier *mem, const bc_config *cfg,
  * line. */
 static int begin_cache_headers(worker *w, const char *xcache)
 {
-    if (bc_fcgi_out_str(&w->out, w->ref->cfg->cache.status_header) < 0 ||
+    if (bc_fcgi_out_str(&w->out, w->cfg->cache.status_header) < 0 ||
         bc_fcgi_out_add(&w->out, ": ", 2) < 0 || bc_fcgi_out_str(&w->out, xcache) < 0)
         return -1;
     static const char cs[] = "\r\nCache-Status: bocache; ";
@@ -476,7 +378,7 @@ static int not_modified(worker *w, const bc_entry *e)
 static void serve_entry(worker *w, const bc_entry *e, long age,
                         const char *label)
 {
-    bc_stats_add(&w->r->stats,
+    bc_stats_add(&w->sh->stats,
                  strcmp(label, "STALE") == 0 ? BC_STAT_STALE
                  : w->f.from_memory          ? BC_STAT_HIT_MEMORY
                                              : BC_STAT_HIT,
@@ -536,15 +438,15 @@ static void serve_stale(worker *w)
 static void remember(worker *w, const bc_entry *e, const char *data,
                      size_t len, long age)
 {
-    bc_memtier *mem = w->r->mem;
+    bc_memtier *mem = w->sh->mem;
     if (!mem)
         return;
     long left_ms = ((long)e->ttl - age) * 1000;
-    long mem_ms = (long)w->ref->cfg->cache.memory_ttl * 1000;
+    long mem_ms = (long)w->cfg->cache.memory_ttl * 1000;
     size_t klen = strlen(w->key), plen = 0;
     const char *path = NULL;
     /* The tier's path index is what path invalidations drop by. */
-    if (!bc_key_is_entry(w->ref->cfg, w->key, klen, &path, &plen))
+    if (!bc_key_is_entry(w->cfg, w->key, klen, &path, &plen))
         plen = 0;
     bc_memtier_put(mem, w->mem_gen, w->key, klen, path, plen, data, len,
                    e->tags, e->tags_len,
@@ -588,8 +490,8 @@ static int stale_still_valid(worker *w)
         return 0;
     int rc = bc_store_get(w->store, w->key, &data, &len);
     if (rc < 0)
-        return atomic_load(&w->r->hint_gen) == w->hint_gen &&
-               atomic_load(&w->r->subscribed);
+        return atomic_load(&w->sh->hint_gen) == w->hint_gen &&
+               atomic_load(&w->sh->subscribed);
     if (rc == 0 || bc_entry_decode(data, len, &now) < 0)
         return 0;
     if (now.created_ms == mine.created_ms)
@@ -602,7 +504,7 @@ static int stale_still_valid(worker *w)
 /* Serves the key from the memory tier when it holds it fresh. */
 static int memory_hit(worker *w)
 {
-    bc_memtier *mem = w->r->mem;
+    bc_memtier *mem = w->sh->mem;
     w->mem_gen = bc_memtier_generation(mem);
     const bc_memblob *b =
         bc_memtier_get(mem, w->key, strlen(w->key), bc_now_ms());
@@ -638,7 +540,7 @@ static void hint_pass(worker *w, long left_ms)
  * when a miss needs them: a hit never does. */
 static void name_lease(worker *w)
 {
-    const bc_config *cfg = w->ref->cfg;
+    const bc_config *cfg = w->cfg;
     if (w->f.lease_named)
         return;
     bc_invalidate_lease_key(cfg, w->key, w->lease, sizeof w->lease);
@@ -674,9 +576,8 @@ static lookup_result lookup_hinted(worker *w)
  * was invalidated since and invalidations are being heard. */
 static int passhint(worker *w)
 {
-    bc_responder *r = w->r;
     int h = bc_passhint_get(w->hints, w->key_hash, bc_now_ms(), w->hint_gen);
-    if (h == BC_PASSHINT_TRUST && !atomic_load(&r->subscribed))
+    if (h == BC_PASSHINT_TRUST && !atomic_load(&w->sh->subscribed))
         return BC_PASSHINT_CHECK;
     return h;
 }
@@ -688,7 +589,7 @@ static int passhint(worker *w)
 #define FILL_PASS 3
 static int take_lease(worker *w, bc_lease_result *lr)
 {
-    const bc_config *cfg = w->ref->cfg;
+    const bc_config *cfg = w->cfg;
     name_lease(w);
     snprintf(w->token, sizeof w->token, "%016llx-%llu",
              (unsigned long long)w->token_base,
@@ -711,7 +612,7 @@ static void give_back_lease(worker *w)
 
 static size_t endpoint_number(const worker *w)
 {
-    return (size_t)(w->ep - w->ref->cfg->endpoints);
+    return (size_t)(w->ep - w->cfg->endpoints);
 }
 
 /* The lookup of a key whose endpoint keeps missing (bc_misspred): the
@@ -748,12 +649,12 @@ static lookup_result lookup(worker *w)
 {
     const char *data;
     size_t len;
-    if (w->r->mem && memory_hit(w))
+    if (w->sh->mem && memory_hit(w))
         return LOOK_HIT;
     w->key_hash = bc_key_hash(w->key, strlen(w->key));
     /* Read before Redis is: a marker seen after an invalidation began is
      * then remembered with a generation that invalidation moved past. */
-    w->hint_gen = atomic_load(&w->r->hint_gen);
+    w->hint_gen = atomic_load(&w->sh->hint_gen);
     int hint = passhint(w);
     if (hint == BC_PASSHINT_TRUST) {
         w->f.pass_seen = 1;
@@ -797,10 +698,10 @@ typedef enum { WAIT_SERVED, WAIT_LEASED, WAIT_PASS, WAIT_DOWN } wait_result;
 /* Waits for another request's fill of the key, up to lock_timeout_ms. */
 static wait_result wait_fill(worker *w)
 {
-    const bc_config *cfg = w->ref->cfg;
+    const bc_config *cfg = w->cfg;
     int64_t deadline = bc_now_ms() + cfg->cache.lock_timeout_ms;
     long pause_ms = 1;
-    bc_stats_add(&w->r->stats, BC_STAT_LOCK_WAITS, 1);
+    bc_stats_add(&w->sh->stats, BC_STAT_LOCK_WAITS, 1);
     while (bc_now_ms() < deadline) {
         struct timespec ts = {0, pause_ms * 1000000L};
         nanosleep(&ts, NULL);
@@ -901,7 +802,7 @@ static void judge_head(worker *w)
 {
     fill *f = &w->f;
     bc_verdict v;
-    bc_storable_judge(w->ref->cfg, w->ep, &w->head, request_flags(w), &v);
+    bc_storable_judge(w->cfg, w->ep, &w->head, request_flags(w), &v);
     f->storable = v.reason == NULL;
     f->ttl = v.ttl;
     f->content_length = v.content_length;
@@ -941,7 +842,7 @@ too_many:
 static int send_head(worker *w)
 {
     fill *f = &w->f;
-    const char *tags_header = w->ref->cfg->cache.tags_header;
+    const char *tags_header = w->cfg->cache.tags_header;
     w->out.len = 0;
     for (size_t i = 0; i < w->head.nheaders; i++) {
         const bc_header *h = &w->head.headers[i];
@@ -975,7 +876,7 @@ static size_t body_offset(const worker *w)
 static void keep_body(worker *w, const char *data, size_t len)
 {
     fill *f = &w->f;
-    long max = w->ref->cfg->cache.max_object_size;
+    long max = w->cfg->cache.max_object_size;
     if (!f->storable || len == 0)
         return; /* w->entry may be NULL after trim_buffers */
     if ((long)(w->body_len + len) > max) {
@@ -1133,8 +1034,8 @@ static void log_backend_failure(worker *w, bc_backend_status st)
 {
     if (st == BC_BACKEND_ABORTED && !w->f.use_stale)
         return;
-    bc_stats_add(&w->r->stats, BC_STAT_BACKEND_ERRORS, 1);
-    bc_log_limited(&w->r->backend_log, BC_LOG_ERROR, "backend %s: %s",
+    bc_stats_add(&w->sh->stats, BC_STAT_BACKEND_ERRORS, 1);
+    bc_log_limited(&w->sh->backend_log, BC_LOG_ERROR, "backend %s: %s",
                    backend_address(w), bc_fcgi_client_error(w->backend));
 }
 
@@ -1178,9 +1079,9 @@ static size_t forward(worker *w)
     }
     if (st != BC_BACKEND_OK) {
         if (f->bad_head)
-            bc_stats_add(&w->r->stats, BC_STAT_BACKEND_ERRORS, 1);
+            bc_stats_add(&w->sh->stats, BC_STAT_BACKEND_ERRORS, 1);
         if (f->bad_head)
-            bc_log_limited(&w->r->backend_log, BC_LOG_ERROR,
+            bc_log_limited(&w->sh->backend_log, BC_LOG_ERROR,
                            "backend %s: malformed or missing response head",
                            backend_address(w));
         else
@@ -1215,7 +1116,7 @@ static void reset_fill(worker *w)
  * -1 fault (the lease is then released as a pass marker). */
 static int store_entry(worker *w, size_t entry_len)
 {
-    const bc_config *cfg = w->ref->cfg;
+    const bc_config *cfg = w->cfg;
     fill *f = &w->f;
     char *idx[BC_MAX_INDEXES];
     size_t n = 0;
@@ -1273,7 +1174,7 @@ static int unsafe_success(const worker *w, const char *method)
  * entries there live memory_ttl seconds at most anyway. */
 static void announce_path(worker *w, const char *path)
 {
-    const bc_config *cfg = w->ref->cfg;
+    const bc_config *cfg = w->cfg;
     char pattern[BC_KEY_MAX], id[40];
     unsigned char rnd[16];
     int n = snprintf(pattern, sizeof pattern, "%s:*", cfg->redis.prefix);
@@ -1281,7 +1182,7 @@ static void announce_path(worker *w, const char *path)
         return;
     char *uris[1] = {(char *)path};
     bc_message m = {.pattern = pattern, .uris = uris, .nuris = 1};
-    drop_covered(w->r->mem, cfg, &m);
+    bc_gateway_drop_covered(w->r->g, cfg, &m);
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
         return;
     for (size_t i = 0; i < sizeof rnd; i++)
@@ -1302,17 +1203,17 @@ static void invalidate_path(worker *w, const char *path, size_t len)
         return; /* longer than any key: nothing stored under it */
     memcpy(raw, path, len);
     raw[len] = '\0';
-    long removed = bc_invalidate_path(w->store, w->ref->cfg, enc, n);
-    atomic_fetch_add(&w->r->hint_gen, 1); /* it removed pass markers too */
+    long removed = bc_invalidate_path(w->store, w->cfg, enc, n);
+    atomic_fetch_add(&w->sh->hint_gen, 1); /* it removed pass markers too */
     if (removed < 0)
-        bc_log_limited(&w->r->backend_log, BC_LOG_ERROR,
+        bc_log_limited(&w->sh->backend_log, BC_LOG_ERROR,
                        "%s: Redis did not take the invalidation after an "
                        "unsafe request; its entries stay until their TTL",
                        raw);
     else if (removed > 0)
         bc_log(BC_LOG_DEBUG, "%s: %ld entries invalidated by an unsafe "
                              "request", raw, removed);
-    if (w->r->mem)
+    if (w->sh->mem)
         announce_path(w, raw);
 }
 
@@ -1342,7 +1243,7 @@ static void invalidate_unsafe(worker *w, const char *path)
 
 static int status_allowed(worker *w)
 {
-    const bc_config *cfg = w->ref->cfg;
+    const bc_config *cfg = w->cfg;
     const char *addr = param(w, "REMOTE_ADDR");
     for (size_t i = 0; addr && i < cfg->nstatus_allow; i++)
         if (strcmp(addr, cfg->status_allow[i]) == 0)
@@ -1362,7 +1263,7 @@ static void take_stat(void *ctx, const char *field, const char *value)
  * process's memory tier. */
 static void serve_status(worker *w)
 {
-    const bc_config *cfg = w->ref->cfg;
+    const bc_config *cfg = w->cfg;
     w->out.len = 0;
     if (!status_allowed(w)) {
         bc_fcgi_out_printf(&w->out, "Status: 403 Forbidden\r\nContent-Type: text/plain\r\n"
@@ -1387,11 +1288,11 @@ static void serve_status(worker *w)
                       "counter\nbocache_%s_total %llu\n",
                    n, bc_stat_help((bc_stat)i), n, n, totals[i]);
     }
-    if (w->r->mem)
+    if (w->sh->mem)
         bc_fcgi_out_printf(&w->out, "# HELP bocache_memory_bytes Bytes in this process's "
                       "memory tier.\n# TYPE bocache_memory_bytes gauge\n"
                       "bocache_memory_bytes{pid=\"%ld\"} %zu\n",
-                   (long)getpid(), bc_memtier_bytes(w->r->mem));
+                   (long)getpid(), bc_memtier_bytes(w->sh->mem));
     bc_fcgi_out_send_text(&w->out);
 }
 
@@ -1400,7 +1301,7 @@ static void serve_status(worker *w)
 static void count_forward(worker *w, size_t entry_len)
 {
     fill *f = &w->f;
-    bc_stats *s = &w->r->stats;
+    bc_stats *s = &w->sh->stats;
     if (!f->keyed) {
         bc_stats_add(s, bc_stat_bypass_for(f->detail), 1);
         return;
@@ -1435,7 +1336,7 @@ static int declared_not_storable(const worker *w)
 
 static long pass_ms(const worker *w)
 {
-    long lock = w->ref->cfg->cache.lock_timeout_ms;
+    long lock = w->cfg->cache.lock_timeout_ms;
     if (lock <= 0)
         return 0; /* nobody waits: no marker */
     if (declared_not_storable(w))
@@ -1458,7 +1359,7 @@ static void end_fill(worker *w, size_t entry_len)
 
 static void handle(worker *w)
 {
-    const bc_config *cfg = w->ref->cfg;
+    const bc_config *cfg = w->cfg;
     fill *f = &w->f;
     bc_request rq;
     char path[BC_KEY_MAX];
@@ -1575,35 +1476,14 @@ static void on_wake(int sig)
     (void)sig; /* only there to interrupt accept() */
 }
 
-bc_responder *bc_responder_new(bc_config *cfg, int listen_fd,
-                               const char *backend_address, char *err,
-                               size_t errlen)
+bc_responder *bc_responder_new(bc_gateway *g, int listen_fd)
 {
     bc_responder *r = calloc(1, sizeof *r);
-    cfg_ref *ref = calloc(1, sizeof *ref);
-    if (!r || !ref) {
-        free(r);
-        free(ref);
-        snprintf(err, errlen, "out of memory");
+    if (!r)
         return NULL;
-    }
-    if (!backend_address && !cfg->backend.address) {
-        free(r);
-        free(ref);
-        snprintf(err, errlen,
-                 "%s: no backend: set backend.address or give a command "
-                 "after --",
-                 cfg->file);
-        return NULL;
-    }
-    ref->cfg = cfg;
-    r->cur = ref;
+    r->g = g;
+    r->sh = bc_gateway_shared_of(g);
     r->listen_fd = listen_fd;
-    r->store_shared.stats = &r->stats;
-    if (cfg->cache.memory_size > 0)
-        r->mem = bc_memtier_new((size_t)cfg->cache.memory_size);
-    r->backend_override = backend_address ? strdup(backend_address) : NULL;
-    pthread_mutex_init(&r->lock, NULL);
     pthread_mutex_init(&r->accept_lock, NULL);
     return r;
 }
@@ -1611,9 +1491,11 @@ bc_responder *bc_responder_new(bc_config *cfg, int listen_fd,
 static int worker_init(bc_responder *r, worker *w)
 {
     w->r = r;
-    w->ref = ref_acquire(r);
-    w->generation = atomic_load(&r->generation);
-    w->store = bc_store_new(w->ref->cfg, &r->store_shared);
+    w->sh = r->sh;
+    w->ref = bc_gateway_hold(r->g);
+    w->cfg = bc_gateway_ref_config(w->ref);
+    w->generation = atomic_load(&r->sh->generation);
+    w->store = bc_store_new(w->cfg, &r->sh->store);
     w->headbuf = malloc(BC_RESPONSE_MAX_HEAD);
     w->hints = bc_passhint_new();
     w->pred = bc_misspred_new();
@@ -1628,60 +1510,7 @@ static int worker_init(bc_responder *r, worker *w)
     return open_backend(w);
 }
 
-static void on_message(void *ctx, const bc_message *m)
-{
-    bc_responder *r = ctx;
-    atomic_fetch_add(&r->hint_gen, 1);
-    if (r->mem)
-        drop_covered(r->mem, r->listener_ref->cfg, m);
-}
-
-static void on_lost(void *ctx)
-{
-    bc_responder *r = ctx;
-    atomic_store(&r->subscribed, 0);
-    atomic_fetch_add(&r->hint_gen, 1);
-    if (r->mem)
-        bc_memtier_reset(r->mem, 0);
-}
-
-static void on_subscribed(void *ctx)
-{
-    bc_responder *r = ctx;
-    atomic_fetch_add(&r->hint_gen, 1);
-    atomic_store(&r->subscribed, 1);
-    if (r->mem)
-        bc_memtier_reset(r->mem, 1);
-}
-
-/* Runs the invalidation listener with the configuration in force. The
- * memory tier follows the subscription: it is only used while no
- * invalidation can be missed. */
-static int start_listener(bc_responder *r, char *err, size_t errlen)
-{
-    bc_listener_hooks hooks = {on_message, on_lost, on_subscribed, r};
-    r->listener_ref = ref_acquire(r);
-    r->listener = bc_listener_start(r->listener_ref->cfg, &r->store_shared,
-                                    &hooks, &r->stats, err, errlen);
-    if (!r->listener) {
-        ref_release(r, r->listener_ref);
-        r->listener_ref = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-static void stop_listener(bc_responder *r)
-{
-    if (!r->listener)
-        return;
-    bc_listener_stop(r->listener);
-    r->listener = NULL;
-    ref_release(r, r->listener_ref);
-    r->listener_ref = NULL;
-}
-
-int bc_responder_start(bc_responder *r, char *err, size_t errlen)
+int bc_responder_start(bc_responder *r, int n, char *err, size_t errlen)
 {
     struct sigaction sa = {.sa_handler = on_wake};
     sigemptyset(&sa.sa_mask);
@@ -1692,7 +1521,6 @@ int bc_responder_start(bc_responder *r, char *err, size_t errlen)
         return -1;
     }
     FCGX_Init();
-    int n = r->cur->cfg->workers;
     r->workers = calloc((size_t)n, sizeof *r->workers);
     if (!r->workers) {
         snprintf(err, errlen, "out of memory");
@@ -1712,44 +1540,16 @@ int bc_responder_start(bc_responder *r, char *err, size_t errlen)
         }
         w->started = 1;
     }
-    return start_listener(r, err, errlen);
-}
-
-void bc_responder_reload(bc_responder *r, bc_config *cfg)
-{
-    cfg_ref *ref = calloc(1, sizeof *ref);
-    if (!ref) {
-        bc_log(BC_LOG_ERROR, "reload: out of memory; old configuration kept");
-        bc_config_free(cfg);
-        return;
-    }
-    ref->cfg = cfg;
-    pthread_mutex_lock(&r->lock);
-    cfg_ref *old = r->cur;
-    r->cur = ref;
-    int dead = old->users == 0;
-    pthread_mutex_unlock(&r->lock);
-    atomic_fetch_add(&r->generation, 1);
-    if (dead) {
-        bc_config_free(old->cfg);
-        free(old);
-    }
-    /* The channel or Redis may have changed: subscribe afresh. Until the
-     * new subscription stands no invalidation is heard, so the memory
-     * tier is emptied and off meanwhile, as after a lost subscription;
-     * after the old listener has stopped, so that it cannot turn the
-     * tier back on. */
-    char err[256];
-    stop_listener(r);
-    on_lost(r);
-    if (start_listener(r, err, sizeof err) < 0)
-        bc_log(BC_LOG_ERROR, "reload: invalidation listener: %s", err);
+    return 0;
 }
 
 void bc_responder_stop(bc_responder *r)
 {
     atomic_store(&r->stopping, 1);
-    stop_listener(r);
+}
+
+void bc_responder_join(bc_responder *r)
+{
     /* A worker waiting in accept() wakes on SIGUSR1; one that was between
      * its check and accept() misses a single signal, so keep signalling
      * until each has left. Workers busy with a request finish it first. */
@@ -1789,14 +1589,9 @@ void bc_responder_free(bc_responder *r)
         free(w->stale);
         free(w->params);
         if (w->ref)
-            ref_release(r, w->ref);
+            bc_gateway_release(r->g, w->ref);
     }
     free(r->workers);
-    bc_memtier_free(r->mem);
-    bc_config_free(r->cur->cfg);
-    free(r->cur);
-    free(r->backend_override);
-    pthread_mutex_destroy(&r->lock);
     pthread_mutex_destroy(&r->accept_lock);
     free(r);
 }

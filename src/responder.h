@@ -1,34 +1,31 @@
 /* responder.h: the gateway's FastCGI responder: worker threads that accept
- * requests, serve hits from Redis and forward misses to the backend. */
+ * requests, serve hits from the cache and forward misses to the backend.
+ * The gateway (gateway.h) creates, starts and stops it. */
 #ifndef BOCACHE_RESPONDER_H
 #define BOCACHE_RESPONDER_H
 
-#include "bocache/config.h"
+#include <stddef.h>
+
+#include "gateway.h"
 
 typedef struct bc_responder bc_responder;
 
-/* Creates a responder accepting on LISTEN_FD with configuration CFG, which
- * it takes ownership of. BACKEND_ADDRESS, when not NULL, overrides
- * backend.address (the private socket of a child backend). Returns NULL
- * with a message in ERR. */
-bc_responder *bc_responder_new(bc_config *cfg, int listen_fd,
-                               const char *backend_address, char *err,
-                               size_t errlen);
+/* Creates a responder for gateway G (borrowed: it must outlive the
+ * responder) accepting on LISTEN_FD. Returns NULL when out of memory. */
+bc_responder *bc_responder_new(bc_gateway *g, int listen_fd);
 
-/* Starts cfg->workers threads. Returns 0, or -1 with a message in ERR. */
-int bc_responder_start(bc_responder *r, char *err, size_t errlen);
+/* Starts NWORKERS threads. Returns 0, or -1 with a message in ERR (the
+ * threads already started run until bc_responder_stop). */
+int bc_responder_start(bc_responder *r, int nworkers, char *err, size_t errlen);
 
-/* Puts CFG (ownership passes) in force for every request that starts from
- * now on; requests in flight finish with the configuration they began
- * with. The worker count is fixed at start. */
-void bc_responder_reload(bc_responder *r, bc_config *cfg);
-
-/* The configuration in force (borrowed; valid until the next reload). */
-const bc_config *bc_responder_config(const bc_responder *r);
-
-/* Stops accepting, lets requests in flight finish and joins the workers. */
+/* Stops accepting; returns at once. Requests in flight go on. */
 void bc_responder_stop(bc_responder *r);
 
+/* After bc_responder_stop: lets requests in flight finish and joins the
+ * workers. */
+void bc_responder_join(bc_responder *r);
+
+/* Frees R and its workers, which release the configurations they hold. */
 void bc_responder_free(bc_responder *r);
 
 #endif
