@@ -1,16 +1,41 @@
 #!/bin/sh
-# test.sh: installs what is missing, builds bocache with warnings as errors
-# and runs the test suite in three builds: a plain one (followed by the
-# integration suites that start a Redis once more, against a Redis on a unix
-# socket, and by the unit suites and fuzz corpora under valgrind memcheck),
-# one with
-# AddressSanitizer and UndefinedBehaviorSanitizer, and one with
-# ThreadSanitizer running the threaded integration suites, where any TSan
-# report fails. Prints every test log so Check's summary line of each suite
-# is visible. Exits non-zero on failure.
+# test.sh [--install-deps]: builds bocache with warnings as errors and runs
+# the test suite in three builds: a plain one (first `make format-check`,
+# then the suites, followed by the integration suites that start a Redis
+# once more, against a Redis on a unix socket, and by the unit suites and
+# fuzz corpora under valgrind memcheck), one with AddressSanitizer and
+# UndefinedBehaviorSanitizer, and one with ThreadSanitizer running the
+# threaded integration suites, where any TSan report fails. Prints every
+# test log so Check's summary line of each suite is visible. Exits non-zero
+# on failure.
+#
+# With --install-deps, or BOCACHE_INSTALL_DEPS=1 (CI and the README's
+# command), it first installs the Debian 12 packages that are missing
+# (tools/deps.sh). Otherwise it installs nothing: it names each missing tool
+# and its package, and the suites that need one skip it; under CI=true a
+# missing tool fails the run.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-sh "$top/tools/deps.sh"
+case ${1:-} in
+--install-deps) BOCACHE_INSTALL_DEPS=1 ;;
+"") ;;
+*)
+    echo "usage: sh tools/test.sh [--install-deps]" >&2
+    exit 2
+    ;;
+esac
+rc=0
+if [ "${BOCACHE_INSTALL_DEPS:-}" = 1 ]; then
+    sh "$top/tools/deps.sh"
+fi
+if ! sh "$top/tools/deps.sh" --check; then
+    if [ "${CI:-}" = true ]; then
+        echo "test.sh: tools are missing under CI=true: the run fails"
+        rc=1
+    else
+        echo "test.sh: the suites that need a missing tool skip it"
+    fi
+fi
 cd "$top"
 autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 
@@ -50,6 +75,23 @@ print_logs() {
     done
 }
 
+# format_check DIR: `make format-check` in the configured build DIR; the
+# differences are printed, and fail the run.
+format_check() {
+    if ! command -v clang-format >/dev/null 2>&1; then
+        echo "=== make format-check skipped: clang-format is missing (Debian package clang-format)"
+        return 0
+    fi
+    echo "=== make format-check"
+    if make -C "$1" format-check >"$1/format.out" 2>&1; then
+        echo "the C sources are laid out as .clang-format says"
+    else
+        cat "$1/format.out"
+        echo "FAIL: format-check: $(grep -c ': error: ' "$1/format.out") places differ from .clang-format (clang-format -i FILE lays a file out)"
+        return 1
+    fi
+}
+
 # $1 = build dir, $2 = target made after check ("" for none), rest =
 # configure options. $ONLY_TESTS, when set, limits the tests that run;
 # $UNIX_PASS=1 reruns $UNIX_TESTS with BC_REDIS=unix after the check.
@@ -62,6 +104,9 @@ run_suite() {
     (cd "$dir" && "$top/configure" --enable-werror "$@" >configure.out) ||
         { cat "$dir/config.log"; return 1; }
     status=0
+    if [ "${FORMAT_CHECK:-}" = 1 ]; then
+        format_check "$dir" || status=1
+    fi
     make -C "$dir" -j2 >"$dir/build.out" 2>&1 || { cat "$dir/build.out"; return 1; }
     if [ -n "${ONLY_TESTS:-}" ]; then
         make -C "$dir" -j2 check TESTS="$ONLY_TESTS" >"$dir/check.out" 2>&1 ||
@@ -82,7 +127,9 @@ run_suite() {
             true
         echo "=== the Redis suites over a unix socket took $(($(date +%s) - t0)) s"
     fi
-    if [ -n "$after" ]; then
+    if [ "$after" = valgrind ] && ! command -v valgrind >/dev/null 2>&1; then
+        echo "=== make valgrind skipped: valgrind is missing (Debian package valgrind)"
+    elif [ -n "$after" ]; then
         echo "=== make $after ($*)"
         make -C "$dir" "$after" >"$dir/$after.out" 2>&1 || status=1
         cat "$dir/$after.out"
@@ -90,10 +137,11 @@ run_suite() {
     return $status
 }
 
-rc=0
 UNIX_PASS=1
+FORMAT_CHECK=1
 run_suite "$top/_build/plain" valgrind || rc=1
 UNIX_PASS=
+FORMAT_CHECK=
 run_suite "$top/_build/sanitize" "" --enable-sanitizers || rc=1
 # bocache runs in the background of the integration scripts, so its TSan
 # reports are collected from files rather than from exit statuses.
@@ -103,7 +151,7 @@ mkdir -p "$tsan_logs"
 (
     TSAN_OPTIONS="log_path=$tsan_logs/report second_deadlock_stack=1"
     export TSAN_OPTIONS
-    ONLY_TESTS=$(echo $TSAN_TESTS)
+    ONLY_TESTS=$(echo "$TSAN_TESTS" | tr '\n' ' ')
     run_suite "$top/_build/tsan" "" --enable-tsan
 ) || rc=1
 for report in "$tsan_logs"/report.*; do
