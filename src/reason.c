@@ -73,6 +73,17 @@ int bc_reason_is_bypass(bc_reason r)
     return s >= BC_STAT_BYPASS_NO_ENDPOINT && s <= BC_STAT_BYPASS_PATH;
 }
 
+bc_stat bc_reason_bypass_stat(bc_reason r)
+{
+    return bc_reason_is_bypass(r) ? bc_reason_stat(r)
+                                  : BC_STAT_BYPASS_NO_ENDPOINT;
+}
+
+bc_stat bc_reason_skip_stat(bc_reason r)
+{
+    return bc_reason_is_bypass(r) ? BC_STAT_SKIP_OTHER : bc_reason_stat(r);
+}
+
 int bc_reason_declared(bc_reason r)
 {
     return valid(r) && table[r].declared;

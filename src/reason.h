@@ -55,6 +55,14 @@ bc_stat bc_reason_stat(bc_reason r);
  * made, not why a response was not stored. */
 int bc_reason_is_bypass(bc_reason r);
 
+/* The counter of a request forwarded without a lookup for R: R's own when
+ * it is a bypass reason, else bypass_no_endpoint. */
+bc_stat bc_reason_bypass_stat(bc_reason r);
+
+/* The counter of a miss not stored for R: R's own unless it is a bypass
+ * reason, then store_skip_other. */
+bc_stat bc_reason_skip_stat(bc_reason r);
+
 /* Nonzero when the response itself declared R (Set-Cookie, Vary, no-store,
  * ...), so the key's next fill will most likely be refused again; zero
  * for causes that may pass (an error status, the request's credentials, a

@@ -87,13 +87,10 @@ const char *bc_stat_help(bc_stat s)
 /* The reason table (reason.c) says which counter a token counts under. */
 bc_stat bc_stat_skip_for(const char *detail)
 {
-    bc_reason r = bc_reason_find(detail);
-    return bc_reason_is_bypass(r) ? BC_STAT_SKIP_OTHER : bc_reason_stat(r);
+    return bc_reason_skip_stat(bc_reason_find(detail));
 }
 
 bc_stat bc_stat_bypass_for(const char *detail)
 {
-    bc_reason r = bc_reason_find(detail);
-    return bc_reason_is_bypass(r) ? bc_reason_stat(r)
-                                  : BC_STAT_BYPASS_NO_ENDPOINT;
+    return bc_reason_bypass_stat(bc_reason_find(detail));
 }
