@@ -23,8 +23,7 @@
 
 struct bc_client {
     bc_config *cfg;
-    bc_store_shared shared;
-    bc_store *store;
+    bc_store *store; /* reports nothing: the caller reads c->err */
     char err[512];
 };
 
@@ -34,7 +33,7 @@ bc_client *bc_client_new_from_config(bc_config *cfg)
     if (!c)
         return NULL;
     c->cfg = cfg;
-    c->store = bc_store_new(cfg, &c->shared);
+    c->store = bc_store_new(cfg, NULL);
     if (!c->store) {
         free(c);
         return NULL;
@@ -86,12 +85,14 @@ static int new_id(char out[33])
     return 0;
 }
 
+/* WHAT failed on Redis: the store says how ("connect: Connection
+ * refused", "SET NX: NOAUTH ...", "... no answer within ..."). */
 static int redis_fault(bc_client *c, const char *what)
 {
     snprintf(c->err, sizeof c->err,
-             "%s: Redis at %s did not answer within %d ms; check that it "
-             "runs and that redis.address and redis.password are right",
-             what, c->cfg->redis.address, CLIENT_TIMEOUT_MS);
+             "%s: Redis at %s: %s; check that it runs and that "
+             "redis.address and redis.password are right",
+             what, c->cfg->redis.address, bc_store_error(c->store));
     return -1;
 }
 

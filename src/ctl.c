@@ -156,15 +156,18 @@ static int cmd_show(bc_client *c, int argc, char **argv)
 {
     if (argc != 1)
         return usage();
-    bc_store_shared shared = {0};
-    bc_store *st = bc_store_new(bc_client_config(c), &shared);
+    bc_store *st = bc_store_new(bc_client_config(c), NULL);
+    if (!st) {
+        fprintf(stderr, "bocache-ctl: out of memory\n");
+        return EXIT_FAILURE;
+    }
     const char *data;
     size_t len;
     int rc = bc_store_get(st, argv[0], &data, &len);
     bc_entry e;
     if (rc < 0)
-        fprintf(stderr, "bocache-ctl: Redis at %s is unavailable\n",
-                bc_client_config(c)->redis.address);
+        fprintf(stderr, "bocache-ctl: Redis at %s is unavailable: %s\n",
+                bc_client_config(c)->redis.address, bc_store_error(st));
     else if (rc == 0)
         fprintf(stderr, "bocache-ctl: no entry %s\n", argv[0]);
     else if (bc_entry_decode(data, len, &e) < 0)
@@ -236,8 +239,11 @@ static int cmd_stats(bc_client *c, int argc, char **argv)
     if (argc > 1 || (argc == 1 && !json))
         return usage();
     const bc_config *cfg = bc_client_config(c);
-    bc_store_shared shared = {0};
-    bc_store *st = bc_store_new(cfg, &shared);
+    bc_store *st = bc_store_new(cfg, NULL);
+    if (!st) {
+        fprintf(stderr, "bocache-ctl: out of memory\n");
+        return EXIT_FAILURE;
+    }
     bc_store_set_timeout(st, 5000);
     counts n = {.cfg = cfg};
     char pattern[BC_KEY_MAX], key[BC_KEY_MAX];
@@ -255,12 +261,12 @@ static int cmd_stats(bc_client *c, int argc, char **argv)
     unsigned long long totals[BC_STAT_COUNT] = {0};
     if (rc == 0)
         rc = bc_store_hgetall(st, key, take_counter, totals);
+    if (rc < 0)
+        fprintf(stderr, "bocache-ctl: Redis at %s is unavailable: %s\n",
+                cfg->redis.address, bc_store_error(st));
     bc_store_free(st);
-    if (rc < 0) {
-        fprintf(stderr, "bocache-ctl: Redis at %s is unavailable\n",
-                cfg->redis.address);
+    if (rc < 0)
         return EXIT_FAILURE;
-    }
     print_stats(&n, totals, json);
     return 0;
 }

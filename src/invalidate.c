@@ -397,8 +397,8 @@ long bc_invalidate_apply(bc_store *st, const bc_config *cfg,
         }
     }
     if (n < 0) {
-        snprintf(err, errlen, "redis %s: removal failed part-way",
-                 cfg->redis.address);
+        snprintf(err, errlen, "redis %s: removal failed part-way: %s",
+                 cfg->redis.address, bc_store_error(st));
         return -1;
     }
     return n;

@@ -1,5 +1,5 @@
-/* store.c: the gateway's Redis access: one connection per worker, bounded
- * waits, fail-open with reconnect backoff. */
+/* store.c: Redis access: one connection per store, bounded waits,
+ * fail-open with reconnect backoff, pipelines for the lease protocol. */
 #include "store.h"
 
 #include <assert.h>
@@ -7,12 +7,13 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/sds.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "address.h"
-#include "key.h"
+#include "log.h"
 
 /* Reconnect backoff: the first retry is quick so a Redis restart costs only a
  * few bypassed requests; it doubles up to a ceiling so a dead Redis costs one
@@ -20,29 +21,75 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
+/* Replies sent without waiting that may be outstanding at once: a fill's
+ * store with every index it may have, and a lease's extension. */
+#define MAX_PENDING 64
+
 struct bc_store {
     const bc_config *cfg;
-    bc_store_shared *shared;
+    bc_store_events ev;
     redisContext *ctx;
-    redisReply *last; /* reply whose bytes bc_store_get handed out */
-    int pending;      /* replies sent without waiting, not read yet */
-    int store_at;     /* 1-based: which of them is a store's outcome */
-    char *store_key;  /* that store's entry key, while it is unread */
+    redisReply *last; /* reply whose bytes a lookup handed out */
+    /* Replies sent without waiting (bc_store_defer), not read yet, each
+     * with the name its error is reported by. */
+    int pending;
+    const char *labels[MAX_PENDING];
+    int verdict;      /* 1-based: which of them is a conditional write's */
+    char *undo_key;   /* removed again if that write's batch failed before */
+    int verdict_from; /* 1-based: where the verdict's batch starts */
     int64_t retry_at_ms;
     int backoff_ms;
-    int was_down;   /* logged a fault since the last good connection */
+    int was_down;   /* reported a fault since the last good connection */
     int timeout_ms; /* 0: redis.timeout_ms */
+    char errstr[256];
 };
 
-bc_store *bc_store_new(const bc_config *cfg, bc_store_shared *shared)
+bc_store *(bc_store_new)(const bc_config *cfg, const bc_store_events *events)
 {
     bc_store *st = calloc(1, sizeof *st);
     if (!st)
         return NULL;
     st->cfg = cfg;
-    st->shared = shared;
+    if (events)
+        st->ev = *events;
     st->backoff_ms = BACKOFF_MIN_MS;
     return st;
+}
+
+const char *bc_store_error(const bc_store *st)
+{
+    return st->errstr;
+}
+
+const char *bc_store_address(const bc_store *st)
+{
+    return st->cfg->redis.address;
+}
+
+int bc_store_timeout_ms(const bc_store *st)
+{
+    return st->timeout_ms ? st->timeout_ms : st->cfg->redis.timeout_ms;
+}
+
+static void report(const bc_store *st, bc_store_event ev)
+{
+    if (st->ev.on_event)
+        st->ev.on_event(st->ev.ctx, st, ev);
+}
+
+static void set_error(bc_store *st, const char *fmt, va_list ap)
+{
+    vsnprintf(st->errstr, sizeof st->errstr, fmt, ap);
+}
+
+int bc_store_refused(bc_store *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_error(st, fmt, ap);
+    va_end(ap);
+    report(st, BC_STORE_REFUSED);
+    return -1;
 }
 
 static void free_last(bc_store *st)
@@ -66,72 +113,77 @@ static const char *io_error(const bc_store *st, int sending)
     return st->ctx->errstr;
 }
 
-static void unlink_unindexed(bc_store *st, const char *key);
+static int check_reply(bc_store *st, redisReply *r, const char *what);
 
-/* Logs a store's outcome, the reply of its compare-and-set. Returns 1
- * when the entry was stored, 0 when not, -1 when Redis refused. */
-static int count_store(bc_store *st, const redisReply *r)
+/* Removes the entry of a conditional write that landed although a write
+ * before it in its batch (an index entry) failed: an entry that no index
+ * lists would escape the tag and path invalidations that cover it. With
+ * MORE_QUEUED (another pipeline's commands already wait in the output
+ * buffer, their replies unread) the UNLINK goes after them without
+ * waiting, read with the next batch; otherwise it is run at once. */
+static void undo_write(bc_store *st, const char *key, int more_queued)
 {
-    int stored = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    if (r->type == REDIS_REPLY_ERROR) {
-        bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
-                       "redis %s: store: %s", st->cfg->redis.address, r->str);
-        return -1;
+    bc_store_refused(st, "a fill's index entries failed; its entry is "
+                         "removed again");
+    const char *argv[] = {"UNLINK", key};
+    redisAppendCommandArgv(st->ctx, 2, argv, NULL);
+    if (more_queued) {
+        st->labels[st->pending++] = "UNLINK";
+        return;
     }
-    if (!stored)
-        bc_log(BC_LOG_DEBUG, "a fill was not stored: its lease was voided "
-                             "by an invalidation or expired");
-    return stored;
+    redisReply *r = NULL;
+    if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK)
+        r = NULL;
+    if (check_reply(st, r, "UNLINK") == 0)
+        freeReplyObject(r);
 }
 
 /* Reads the replies of commands sent without waiting (a lease's
- * extension, a store) and counts a store's outcome. They have usually
- * arrived long before: the worker did other work in between. A store
- * whose index entries failed (the replies before its compare-and-set)
- * but whose entry landed is undone: an entry that no index lists would
- * escape the tag and path invalidations that cover it. */
-static void settle(bc_store *st)
+ * extension, a store) and reports a conditional write's outcome. They
+ * have usually arrived long before: the worker did other work in between.
+ * MORE_QUEUED: see undo_write. */
+static void settle(bc_store *st, int more_queued)
 {
-    int n = st->pending, at = st->store_at;
-    char *key = st->store_key;
+    int n = st->pending, at = st->verdict, from = st->verdict_from;
+    char *undo = st->undo_key;
+    const char *labels[MAX_PENDING];
+    memcpy(labels, st->labels, (size_t)n * sizeof *labels);
     st->pending = 0;
-    st->store_at = 0;
-    st->store_key = NULL;
-    int stored = -1, index_failed = 0;
+    st->verdict = 0;
+    st->verdict_from = 0;
+    st->undo_key = NULL;
+    int written = -1, failed_before = 0;
     for (int i = 1; i <= n && st->ctx; i++) {
         redisReply *r = NULL;
         if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK) {
-            fault(st, at ? "store" : "lease", io_error(st, 0));
-            free(key);
+            fault(st, labels[i - 1], io_error(st, 0));
+            free(undo);
             return;
         }
-        if (i == at) {
-            stored = count_store(st, r);
-        } else if (r->type == REDIS_REPLY_ERROR) {
-            index_failed |= at != 0 && i < at;
-            bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
-                           "redis %s: %s: %s", st->cfg->redis.address,
-                           at ? "index" : "lease", r->str);
+        if (r->type == REDIS_REPLY_ERROR) {
+            failed_before |= at != 0 && i >= from && i < at;
+            bc_store_refused(st, "%s: %s", labels[i - 1], r->str);
+        } else if (i == at) {
+            written = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
         }
         freeReplyObject(r);
     }
-    if (stored == 1 && index_failed && key) {
-        unlink_unindexed(st, key);
-        stored = 0;
+    if (written == 1 && failed_before && undo) {
+        undo_write(st, undo, more_queued);
+        report(st, BC_STORE_UNDONE);
+    } else if (written >= 0) {
+        report(st, written ? BC_STORE_WRITTEN : BC_STORE_NOT_WRITTEN);
     }
-    if (stored >= 0 && st->shared->stats)
-        bc_stats_add(st->shared->stats,
-                     stored ? BC_STAT_STORE : BC_STAT_SKIP_LEASE_LOST, 1);
-    free(key);
+    free(undo);
 }
 
 /* Every command starts here: the replies of the previous one are freed,
- * those of a deferred store read. */
+ * those of a deferred batch read. */
 static void drop_reply(bc_store *st)
 {
     free_last(st);
     if (st->pending)
-        settle(st);
+        settle(st, 0);
 }
 
 /* For the commands on a request's path (lookup, lease): called after they
@@ -143,7 +195,7 @@ static void drop_reply(bc_store *st)
 static int settle_first(bc_store *st)
 {
     if (st->pending)
-        settle(st);
+        settle(st, 1);
     return st->ctx ? 0 : -1;
 }
 
@@ -173,9 +225,10 @@ static void disconnect(bc_store *st)
 {
     free_last(st);
     st->pending = 0; /* lost with the connection */
-    st->store_at = 0;
-    free(st->store_key);
-    st->store_key = NULL;
+    st->verdict = 0;
+    st->verdict_from = 0;
+    free(st->undo_key);
+    st->undo_key = NULL;
     if (st->ctx) {
         redisFree(st->ctx);
         st->ctx = NULL;
@@ -203,22 +256,25 @@ void bc_store_reconfigure(bc_store *st, const bc_config *cfg)
     }
 }
 
-/* Records a fault: drops the connection, schedules the next attempt and logs
- * at most once per interval for the whole process. */
+/* Records a fault: drops the connection, schedules the next attempt and
+ * reports it (the gateway logs at most once per interval for the whole
+ * process). */
 static void fault(bc_store *st, const char *what, const char *detail)
 {
-    char copy[256]; /* DETAIL may live in the context freed below */
-    snprintf(copy, sizeof copy, "%s", detail);
+    /* DETAIL may live in the context freed below. */
+    snprintf(st->errstr, sizeof st->errstr, "%s: %s", what, detail);
     disconnect(st);
     st->retry_at_ms = bc_now_ms() + st->backoff_ms;
     st->backoff_ms = st->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
                                                          : st->backoff_ms * 2;
     st->was_down = 1;
-    if (st->shared->stats)
-        bc_stats_add(st->shared->stats, BC_STAT_REDIS_ERRORS, 1);
-    bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
-                   "redis %s: %s: %s; serving uncached (BYPASS) and retrying",
-                   st->cfg->redis.address, what, copy);
+    report(st, BC_STORE_FAULT);
+}
+
+int bc_store_fault(bc_store *st, const char *what, const char *detail)
+{
+    fault(st, what, detail);
+    return -1;
 }
 
 static redisContext *open_context(const bc_address *a, struct timeval tv)
@@ -253,7 +309,7 @@ static int connect_now(bc_store *st)
         fault(st, "address", err);
         return -1;
     }
-    int ms = st->timeout_ms ? st->timeout_ms : cfg->redis.timeout_ms;
+    int ms = bc_store_timeout_ms(st);
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     st->ctx = open_context(&a, tv);
     if (!st->ctx || st->ctx->err) {
@@ -273,9 +329,7 @@ static int connect_now(bc_store *st)
             return -1;
     }
     if (st->was_down)
-        bc_log_limited(&st->shared->up_log, BC_LOG_INFO,
-                       "redis %s: connected again; caching resumes",
-                       cfg->redis.address);
+        report(st, BC_STORE_RECOVERED);
     st->was_down = 0;
     st->backoff_ms = BACKOFF_MIN_MS;
     return 0;
@@ -343,22 +397,21 @@ void bc_store_set_timeout(bc_store *st, int timeout_ms)
     disconnect(st);
 }
 
-/* Reads N pipelined replies, logging the first server error. Returns -1
- * after fault() on a transport error; on a server error -1 when STRICT or
- * when it is the first reply, else 0. */
+/* Reads N pipelined replies, reporting the first server error as a
+ * refusal named WHAT. Returns -1 after fault() on a transport error; on a
+ * server error -1 when STRICT or when it is the first reply, else 0. */
 static int drain_replies(bc_store *st, size_t n, const char *what, int strict)
 {
-    int rc = 0;
+    int rc = 0, refused = 0;
     for (size_t i = 0; i < n; i++) {
         redisReply *r;
         if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK) {
-            fault(st, what, st->ctx->errstr);
+            fault(st, what, io_error(st, 0));
             return -1;
         }
-        if (r->type == REDIS_REPLY_ERROR && rc == 0) {
-            bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
-                           "redis %s: %s: %s", st->cfg->redis.address, what,
-                           r->str);
+        if (r->type == REDIS_REPLY_ERROR && !refused) {
+            bc_store_refused(st, "%s: %s", what, r->str);
+            refused = 1;
             rc = strict || i == 0 ? -1 : 0;
         }
         freeReplyObject(r);
@@ -605,12 +658,13 @@ static void enable_keepalive(bc_store *st)
         return;
     if (redisEnableKeepAlive(st->ctx) == REDIS_OK)
         return;
-    bc_log(BC_LOG_WARN,
-           "redis %s: cannot enable TCP keepalive on the subscription (%s); "
-           "a peer that vanishes without closing goes unnoticed",
-           st->cfg->redis.address, st->ctx->errstr);
+    snprintf(st->errstr, sizeof st->errstr,
+             "cannot enable TCP keepalive on the subscription (%s); a peer "
+             "that vanishes without closing goes unnoticed",
+             st->ctx->errstr);
     st->ctx->err = 0;
     st->ctx->errstr[0] = '\0';
+    report(st, BC_STORE_DEGRADED);
 }
 
 int bc_store_subscribe(bc_store *st, const char *channel)
@@ -718,57 +772,8 @@ static const char index_add_lua[] =
     "if top[2] then redis.call('PEXPIREAT', KEYS[1], top[2]) end\n"
     "return 1\n";
 
-/* KEYS: entry, lease, staged value; ARGV: token. The fill's
- * compare-and-set: the staged value (with the entry's TTL, which RENAME
- * keeps) becomes the entry only while the lease holds the token. It names
- * the entry's keys only; the index entries were written before it, the
- * lease set is updated after it. Refused when Redis is out of memory, as
- * the index writes before it would have been. */
-static const char put_leased_lua[] =
-    "#!lua\n"
-    "if redis.call('GET', KEYS[2]) ~= ARGV[1] or\n"
-    "   redis.call('EXISTS', KEYS[3]) == 0 then\n"
-    "  redis.call('DEL', KEYS[3]) return 0 end\n"
-    "redis.call('RENAME', KEYS[3], KEYS[1])\n"
-    "redis.call('DEL', KEYS[2])\n"
-    "return 1\n";
-
-/* KEYS: lease; ARGV: token, pass time in ms. The lease turns into a
- * "pass" marker: waiters and newcomers go to the backend on their own
- * instead of queueing for fills that would not be stored either. */
-static const char release_lua[] =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
-    "  if ARGV[2] == '0' then redis.call('DEL', KEYS[1])\n"
-    "  else redis.call('SET', KEYS[1], 'pass', 'PX', ARGV[2]) end\n"
-    "  return 1\n"
-    "end\n"
-    "return 0\n";
-
-/* Index entries outlive their entry by this much, for a Redis clock that
- * steps back a little between an entry's SET and its index write. */
-#define INDEX_SLACK_MS 1000
-
-/* The lease set's member for LEASE held with TOKEN: "LEASE TOKEN" (a
- * lease key holds no space, every segment of its entry key has them
- * encoded). One member per attempt, so a request removes its own and
- * never the one a later holder of the same lease registered. Returns a
- * string the caller frees, or NULL. */
-static char *lease_member(const char *lease, const char *token)
-{
-    size_t a = strlen(lease), b = strlen(token);
-    char *m = malloc(a + b + 2);
-    if (!m)
-        return NULL;
-    memcpy(m, lease, a);
-    m[a] = ' ';
-    memcpy(m + a + 1, token, b + 1);
-    return m;
-}
-
-/* Appends index_add_lua for INDEX with members MEMBERS[0..N); RAISE
- * chooses its "raise" mode, else "set". */
-static void append_index_add(bc_store *st, const char *index, long life_ms,
-                             int raise, const char *const *members, size_t n)
+void bc_store_append_index_add(bc_store *st, const char *index, long life_ms,
+                               int raise, const char *const *members, size_t n)
 {
     enum { MAX_MEMBERS = 4 };
     const char *argv[6 + MAX_MEMBERS];
@@ -786,266 +791,84 @@ static void append_index_add(bc_store *st, const char *index, long life_ms,
     redisAppendCommandArgv(st->ctx, 6 + (int)n, argv, NULL);
 }
 
-/* Writes out what was appended without waiting for the N replies, which
- * the next command reads (settle); STORE_AT (1-based, 0: none) marks the
- * store outcome among them. */
-static int send_deferred(bc_store *st, int n, int store_at, const char *what)
+/* ---- pipelines ---- */
+
+int bc_store_begin(bc_store *st, int settle_now)
 {
+    if (settle_now)
+        drop_reply(st);
+    else
+        free_last(st);
+    return ensure_connected(st);
+}
+
+void bc_store_append(bc_store *st, int argc, const char *const *argv,
+                     const size_t *argl)
+{
+    redisAppendCommandArgv(st->ctx, argc, (const char **)argv, argl);
+}
+
+int bc_store_read(bc_store *st, size_t n, redisReply **r, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        r[i] = NULL;
+    if (settle_first(st) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (redisGetReply(st->ctx, (void **)&r[i]) != REDIS_OK) {
+            for (size_t j = 0; j < i; j++) {
+                freeReplyObject(r[j]);
+                r[j] = NULL;
+            }
+            fault(st, what, io_error(st, 0));
+            return -1;
+        }
+    return 0;
+}
+
+void bc_store_reply_free(redisReply *r)
+{
+    if (r)
+        freeReplyObject(r);
+}
+
+void bc_store_keep(bc_store *st, redisReply *r)
+{
+    free_last(st);
+    st->last = r;
+}
+
+int bc_store_defer(bc_store *st, const char *const *labels, int n, int verdict,
+                   const char *undo_key)
+{
+    assert(n > 0 && n <= MAX_PENDING);
+    /* Room for the labels, and one conditional write at a time: read the
+     * earlier replies first (the new commands go out with that wait). */
+    if (st->pending + n > MAX_PENDING || (verdict && st->verdict))
+        settle(st, 1);
+    if (!st->ctx)
+        return -1;
+    char *copy = NULL;
+    if (verdict && undo_key && !(copy = strdup(undo_key))) {
+        fault(st, labels[0], "out of memory");
+        return -1;
+    }
     int done = 0, rc = REDIS_OK;
     while (rc == REDIS_OK && !done)
         rc = redisBufferWrite(st->ctx, &done);
     if (rc != REDIS_OK) {
-        fault(st, what, io_error(st, 1));
+        free(copy);
+        fault(st, labels[0], io_error(st, 1));
         return -1;
     }
-    if (store_at)
-        st->store_at = st->pending + store_at;
-    st->pending += n;
+    if (verdict) {
+        st->verdict_from = st->pending + 1;
+        st->verdict = st->pending + verdict;
+        st->undo_key = copy;
+    }
+    for (int i = 0; i < n; i++)
+        st->labels[st->pending++] = labels[i];
     return 0;
-}
-
-/* How long a lease is first taken for: twice the time a round trip may
- * take, and at least 200 ms, so that the extension sent right after the
- * reply arrives in time even on a busy Redis. */
-static long lease_probe_ms(const bc_store *st)
-{
-    long t = st->timeout_ms ? st->timeout_ms : st->cfg->redis.timeout_ms;
-    return 2 * t > 200 ? 2 * t : 200;
-}
-
-/* Sends what follows a lease attempt, without waiting: a lease taken is
- * extended to TTL_MS (a lease whose extension is lost, when the
- * connection broke, expires early; another request may then fill the key
- * too, and this fill's store is skipped as having lost its lease); an
- * attempt that did not take it removes its registration. */
-static int after_attempt(bc_store *st, int taken, const char *lease,
-                         long ttl_ms, const char *leases, const char *member)
-{
-    if (taken)
-        redisAppendCommand(st->ctx, "PEXPIRE %s %ld", lease, ttl_ms);
-    else
-        redisAppendCommand(st->ctx, "ZREM %s %s", leases, member);
-    return send_deferred(st, 1, 0, "lease");
-}
-
-/* Drops a lease just taken whose registration failed: without it no
- * invalidation would find the lease, and its fill could store what an
- * invalidation meant to remove. Sent without waiting. */
-static void undo_lease(bc_store *st, const char *lease, const char *token)
-{
-    redisAppendCommand(st->ctx, "EVAL %s 1 %s %s 0", release_lua, lease, token);
-    send_deferred(st, 1, 0, "lease");
-}
-
-int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
-                        long ttl_ms, const char *leases, const char *key,
-                        bc_lease_result *out)
-{
-    memset(out, 0, sizeof *out);
-    free_last(st);
-    /* A name that could not be built is never a lease: fail open. */
-    if (!lease[0] || !leases[0])
-        return -1;
-    if (ensure_connected(st) < 0)
-        return -1;
-    char *member = lease_member(lease, token);
-    if (!member)
-        return -1;
-    /* GET returns what held the lease, so a pass marker is seen at once,
-     * without a wait-and-poll round. The lease is taken for a short time
-     * and extended once its reply is in: if this round trip times out,
-     * Redis may still run the SET later (a stalled server runs what was
-     * queued when it wakes), and that lease, which nobody will fill or
-     * release, then blocks the key for lease_probe_ms, not for TTL_MS.
-     * The registration in LEASES, before the backend is called, is what
-     * lets an invalidation void the fill; it is scored for twice TTL_MS,
-     * which covers the delay between it and the lease's extension by far
-     * (a member left behind by a process that died is trimmed then). */
-    long probe_ms = lease_probe_ms(st);
-    redisAppendCommand(st->ctx, "SET %s %s NX PX %ld GET", lease, token,
-                       probe_ms < ttl_ms ? probe_ms : ttl_ms);
-    const char *members[1] = {member};
-    append_index_add(st, leases, 2 * ttl_ms, 0, members, 1);
-    redisAppendCommand(st->ctx, "PTTL %s", lease);
-    redisAppendCommand(st->ctx, "GET %s", key);
-    if (settle_first(st) < 0) {
-        free(member);
-        return -1;
-    }
-    redisReply *r[4] = {NULL, NULL, NULL, NULL};
-    int rc = 0;
-    for (int i = 0; i < 4; i++)
-        if (redisGetReply(st->ctx, (void **)&r[i]) != REDIS_OK) {
-            fault(st, "lease", io_error(st, 0));
-            rc = -1;
-            break;
-        }
-    if (rc == 0)
-        rc = r[0]->type == REDIS_REPLY_NIL ? 1 : 0;
-    if (rc == 0) {
-        out->state =
-            r[0]->type == REDIS_REPLY_STRING && strcmp(r[0]->str, "pass") == 0
-                ? BC_LEASE_PASS
-                : BC_LEASE_HELD;
-        out->left_ms =
-            r[2]->type == REDIS_REPLY_INTEGER ? (long)r[2]->integer : 0;
-    }
-    if (rc == 0 && r[0]->type == REDIS_REPLY_ERROR) {
-        bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
-                       "redis %s: SET NX GET: %s (bocache needs Redis 7.0 "
-                       "or later)",
-                       st->cfg->redis.address, r[0]->str);
-        rc = -1;
-    }
-    if (rc >= 0 && r[1]->type == REDIS_REPLY_ERROR) {
-        bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
-                       "redis %s: lease registration: %s; serving "
-                       "uncached",
-                       st->cfg->redis.address, r[1]->str);
-        if (rc == 1)
-            undo_lease(st, lease, token);
-        rc = -1;
-    }
-    if (rc >= 0 &&
-        after_attempt(st, rc == 1, lease, ttl_ms, leases, member) < 0)
-        rc = -1;
-    if (rc >= 0 && r[3]->type == REDIS_REPLY_STRING) {
-        st->last = r[3]; /* kept: OUT points into it */
-        out->data = r[3]->str;
-        out->len = (size_t)r[3]->len;
-        r[3] = NULL;
-    }
-    for (int i = 0; i < 4; i++)
-        if (r[i])
-            freeReplyObject(r[i]);
-    free(member);
-    return rc;
-}
-
-int bc_store_put_leased(bc_store *st, const char *key, const char *data,
-                        size_t len, long ttl, char *const *indexes,
-                        size_t nindexes, const char *lease, const char *token,
-                        const char *leases, const char *staging)
-{
-    drop_reply(st);
-    if (!lease[0] || !leases[0])
-        return -1;
-    if (ensure_connected(st) < 0)
-        return -1;
-    char *member = lease_member(lease, token);
-    char *copy = strdup(key);
-    if (!member || !copy) {
-        free(member);
-        free(copy);
-        return -1;
-    }
-    /* In this order, each command naming keys of one slot only (SPEC 10):
-     * the value staged, the entry listed in each index (before the
-     * compare-and-set, so an invalidation that reads an index after the
-     * entry landed finds it), the compare-and-set, the lease's
-     * registration dropped. The staged value comes first so that the
-     * index entries, scored from their own later time, outlive it. */
-    char ttls[24];
-    snprintf(ttls, sizeof ttls, "%ld", ttl);
-    const char *set_argv[] = {"SET", staging, data, "EX", ttls};
-    size_t set_argl[] = {3, strlen(staging), len, 2, strlen(ttls)};
-    redisAppendCommandArgv(st->ctx, 5, set_argv, set_argl);
-    const char *members[1] = {key};
-    for (size_t i = 0; i < nindexes; i++)
-        append_index_add(st, indexes[i], ttl * 1000 + INDEX_SLACK_MS, 1,
-                         members, 1);
-    redisAppendCommand(st->ctx, "EVAL %s 3 %s %s %s %s", put_leased_lua, key,
-                       lease, staging, token);
-    const char *zrem_argv[] = {"ZREM", leases, member};
-    redisAppendCommandArgv(st->ctx, 3, zrem_argv, NULL);
-    free(member);
-    int n = 3 + (int)nindexes;
-    if (send_deferred(st, n, 2 + (int)nindexes, "store") < 0) {
-        free(copy);
-        return -1;
-    }
-    st->store_key = copy;
-    return 1;
-}
-
-/* Removes an entry that landed without its index entries (see settle). */
-static void unlink_unindexed(bc_store *st, const char *key)
-{
-    bc_log_limited(&st->shared->down_log, BC_LOG_WARN,
-                   "redis %s: a fill's index entries failed; its entry is "
-                   "removed again",
-                   st->cfg->redis.address);
-    redisReply *r = redisCommand(st->ctx, "UNLINK %s", key);
-    if (check_reply(st, r, "UNLINK") == 0)
-        freeReplyObject(r);
-}
-
-int bc_store_lease_release(bc_store *st, const char *lease, const char *token,
-                           const char *leases, long pass_ms)
-{
-    drop_reply(st);
-    if (!lease[0] || !leases[0])
-        return -1;
-    if (ensure_connected(st) < 0)
-        return -1;
-    char *member = lease_member(lease, token);
-    if (!member)
-        return -1;
-    redisAppendCommand(st->ctx, "EVAL %s 1 %s %s %ld", release_lua, lease,
-                       token, pass_ms);
-    /* A pass marker stays registered until it expires, so that every
-     * invalidation covering its key finds and removes it (the member is
-     * this attempt's own, so its time is set to the marker's); a lease
-     * simply dropped takes its registration along. */
-    const char *members[1] = {member};
-    if (pass_ms > 0)
-        append_index_add(st, leases, pass_ms + INDEX_SLACK_MS, 0, members, 1);
-    else
-        redisAppendCommand(st->ctx, "ZREM %s %s", leases, member);
-    free(member);
-    return drain_replies(st, 2, "lease release", 1);
-}
-
-int bc_store_get_check(bc_store *st, const char *key, const char *lease,
-                       const char **data, size_t *len, int *lease_state,
-                       long *left_ms)
-{
-    free_last(st);
-    if (ensure_connected(st) < 0)
-        return -1;
-    redisAppendCommand(st->ctx, "GET %s", key);
-    redisAppendCommand(st->ctx, "GET %s", lease);
-    if (left_ms)
-        redisAppendCommand(st->ctx, "PTTL %s", lease);
-    if (settle_first(st) < 0)
-        return -1;
-    redisReply *get = NULL, *ex = NULL, *ttl = NULL;
-    if (redisGetReply(st->ctx, (void **)&get) != REDIS_OK ||
-        redisGetReply(st->ctx, (void **)&ex) != REDIS_OK ||
-        (left_ms && redisGetReply(st->ctx, (void **)&ttl) != REDIS_OK)) {
-        if (get)
-            freeReplyObject(get);
-        if (ex)
-            freeReplyObject(ex);
-        fault(st, "GET", io_error(st, 0));
-        return -1;
-    }
-    if (ttl) {
-        *left_ms = ttl->type == REDIS_REPLY_INTEGER ? (long)ttl->integer : 0;
-        freeReplyObject(ttl);
-    }
-    *lease_state = ex->type != REDIS_REPLY_STRING ? BC_LEASE_FREE
-                   : strcmp(ex->str, "pass") == 0 ? BC_LEASE_PASS
-                                                  : BC_LEASE_HELD;
-    freeReplyObject(ex);
-    if (get->type != REDIS_REPLY_STRING) {
-        freeReplyObject(get);
-        return 0;
-    }
-    st->last = get;
-    *data = get->str;
-    *len = (size_t)get->len;
-    return 1;
 }
 
 int bc_store_hincr(bc_store *st, const char *key, const char *const *fields,

@@ -1,6 +1,17 @@
-/* store.h: all Redis access of the gateway, behind one interface, so that
- * Sentinel or Cluster support can come later without touching callers. Each
- * worker owns one bc_store (one connection); a store is not thread-safe. */
+/* store.h: all Redis access, behind one interface, so that Sentinel or
+ * Cluster support can come later without touching callers. Each gateway
+ * worker, the listener and each libbocache client own their bc_store (one
+ * connection); a store is not thread-safe.
+ *
+ * Errors follow hiredis: a call that fails returns -1 (or NULL) and
+ * bc_store_error says why in words an operator can act on. The store
+ * itself never logs and never counts: what its return values cannot carry
+ * (a fault that starts the reconnect backoff, the recovery, a refusal in
+ * a pipeline that otherwise went through, the outcome of a store sent
+ * without waiting) it reports through the optional bc_store_events given
+ * to bc_store_new. The gateway turns those into its log lines and
+ * counters (store_log.h); libbocache and bocache-ctl install none and
+ * print bc_store_error themselves. */
 #ifndef BOCACHE_STORE_H
 #define BOCACHE_STORE_H
 
@@ -8,25 +19,72 @@
 #include <stdint.h>
 
 #include "bocache/config.h"
-#include "log.h"
-#include "stats.h"
 
 typedef struct bc_store bc_store;
 
-/* State shared by every store of one process: the fault log limiter. The
- * owner (main) keeps it alive longer than every store. */
-typedef struct bc_store_shared {
-    bc_ratelimit down_log;
-    bc_ratelimit up_log; /* "connected again": once per interval too */
-    bc_stats *stats;     /* counts Redis faults when not NULL */
-} bc_store_shared;
+/* What a store reports besides return values. */
+typedef enum bc_store_event {
+    /* A command failed and the connection was dropped (down, slow beyond
+     * the timeout, a server error such as LOADING or NOAUTH): the store is
+     * in reconnect backoff, its calls fail at once until the next attempt
+     * is due. bc_store_error says what failed and why. */
+    BC_STORE_FAULT,
+    /* Connected again after a fault. */
+    BC_STORE_RECOVERED,
+    /* Redis refused part of a pipeline (an error reply) that did not cost
+     * the connection; bc_store_error says which part and why. */
+    BC_STORE_REFUSED,
+    /* Something works, but less well than it could (TCP keepalive on the
+     * subscription could not be enabled); bc_store_error says what. */
+    BC_STORE_DEGRADED,
+    /* The outcome of a conditional write sent without waiting
+     * (bc_store_defer with a verdict): it was written; its condition did
+     * not hold (for a fill: its lease was voided or expired); or it was
+     * written, but a write before it in its batch had failed (an index
+     * entry), so it was removed again (a BC_STORE_REFUSED said so). */
+    BC_STORE_WRITTEN,
+    BC_STORE_NOT_WRITTEN,
+    BC_STORE_UNDONE
+} bc_store_event;
+
+/* Receives a store's events. ON_EVENT runs on the thread that made the
+ * call on ST, inside that call; it may call bc_store_error and
+ * bc_store_address on ST, and nothing else on it. */
+typedef struct bc_store_events {
+    void (*on_event)(void *ctx, const bc_store *st, bc_store_event ev);
+    void *ctx; /* borrowed: must outlive every store it is given to */
+} bc_store_events;
 
 /* Creates a store for CFG (borrowed: it must outlive the store or be
- * replaced with bc_store_reconfigure). Does not connect yet: the first
- * command does. Returns NULL only when out of memory. */
-bc_store *bc_store_new(const bc_config *cfg, bc_store_shared *shared);
+ * replaced with bc_store_reconfigure). EVENTS is copied; NULL reports
+ * nothing. Does not connect yet: the first command does. Returns NULL
+ * only when out of memory. Free with bc_store_free. */
+bc_store *bc_store_new(const bc_config *cfg, const bc_store_events *events);
+
+/* Transitional (issue 14), until gateway.c and listener.c pass events:
+ * bc_store_new also takes the gateway's bc_store_shared (store_log.h) as
+ * it did before, and then reports to it the way the store used to log.
+ * The real function is bc_store_new, declared above; this macro goes once
+ * no caller passes a bc_store_shared. */
+struct bc_store_log;
+bc_store *bc_store_new_logged(const bc_config *cfg, struct bc_store_log *log);
+#define bc_store_new(cfg, x)                                                   \
+    _Generic((x), struct bc_store_log *                                        \
+             : bc_store_new_logged, default                                    \
+             : bc_store_new)(cfg, x)
 
 void bc_store_free(bc_store *st);
+
+/* Why the last call on ST that failed did, or what the last event was
+ * about: "WHAT: DETAIL", e.g. "connect: Connection refused" or "GET: no
+ * answer within redis.timeout_ms". "" before the first. Valid until the
+ * next call on ST; names neither the address (bc_store_address) nor a
+ * key. */
+const char *bc_store_error(const bc_store *st);
+
+/* The Redis address ST uses (redis.address of its configuration;
+ * borrowed). */
+const char *bc_store_address(const bc_store *st);
 
 /* Switches ST to CFG after a reload; reconnects if the Redis settings
  * changed. */
@@ -76,10 +134,9 @@ int bc_store_claim(bc_store *st, const char *key, const char *owner, long ttl);
 int64_t bc_store_time_ms(bc_store *st);
 
 /* Index sets are sorted sets scored by expiry time: ms by the Redis
- * server's clock. The writers here (bc_store_lease_take,
- * bc_store_put_leased, bc_store_lease_release) trim the expired members of
- * each index they add to, and give a member written again a higher score
- * each time. */
+ * server's clock. Their writer (bc_store_append_index_add, which lease.c
+ * uses) trims the expired members of each index it adds to, and gives a
+ * member written again a higher score each time. */
 
 /* Called with each member of a sorted set and its score. */
 typedef int (*bc_store_member_fn)(void *ctx, const char *member, size_t len,
@@ -97,64 +154,6 @@ int bc_store_zscan(bc_store *st, const char *key, unsigned long long *cursor,
  * stays. Returns 0 or -1. */
 int bc_store_index_forget(bc_store *st, const char *index, char *const *members,
                           const size_t *lens, const int64_t *scores, size_t n);
-
-enum { BC_LEASE_FREE = 0, BC_LEASE_HELD, BC_LEASE_PASS };
-
-/* What a lease attempt found. */
-typedef struct bc_lease_result {
-    int state;        /* not taken: BC_LEASE_HELD or BC_LEASE_PASS */
-    long left_ms;     /* not taken: the holder's or marker's life left */
-    const char *data; /* the entry KEY held at that moment, or NULL; valid
-                         until the next call on the store */
-    size_t len;
-} bc_lease_result;
-
-/* Takes the fill lease LEASE for TTL_MS with value TOKEN (SET NX PX GET,
- * Redis >= 7.0), registers it in the lease set LEASES (a sorted set, the
- * member "LEASE TOKEN", so TOKEN holds no space) and reads KEY, in one
- * round trip: a fill that landed since the caller's lookup is seen without
- * another. The lease is first set for a short time (twice
- * redis.timeout_ms, at least 200 ms) and extended to TTL_MS by a PEXPIRE
- * sent once the reply is in, so a lease that Redis grants after the caller
- * gave up waiting soon frees the key; an attempt that did not take the
- * lease removes its registration the same way. Returns 1 when taken, 0
- * when not, -1 on a fault or when LEASE or LEASES is "" (a name that could
- * not be built); fills *OUT. */
-int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
-                        long ttl_ms, const char *leases, const char *key,
-                        bc_lease_result *out);
-
-/* Stores DATA under KEY for TTL seconds, listed in each index of INDEXES
- * (tag and path indexes, scored with the entry's expiry), but only while
- * LEASE still holds TOKEN, and then drops the lease and its registration
- * in LEASES. The value goes to the private key STAGING with a plain SET,
- * the index entries are written, and a small Lua script moves the value
- * into place (RENAME) if the lease holds: Redis copies a value passed to
- * Lua twice, which made large stores cost ~50x a SET. The commands are
- * sent, not waited for: their replies are read, and the outcome counted
- * (stores, store_skip_lease_lost), by the next call on ST, so a worker
- * does not hold its web server connection for a round trip after the
- * response; an entry that landed although an index write failed is
- * removed again then. Returns 1 when sent, -1 on a fault. */
-int bc_store_put_leased(bc_store *st, const char *key, const char *data,
-                        size_t len, long ttl, char *const *indexes,
-                        size_t nindexes, const char *lease, const char *token,
-                        const char *leases, const char *staging);
-
-/* Ends a fill that is not stored: if LEASE still holds TOKEN it becomes a
- * "pass" marker for PASS_MS, which releases the waiters at once (they go
- * to the backend themselves) and stays registered in LEASES until it
- * expires, so invalidations find it; with PASS_MS 0 the lease and its
- * registration are simply dropped. Returns 0 or -1. */
-int bc_store_lease_release(bc_store *st, const char *lease, const char *token,
-                           const char *leases, long pass_ms);
-
-/* GET KEY and the state of LEASE in one round trip: returns as
- * bc_store_get and sets *LEASE_STATE to a BC_LEASE_ value and, unless
- * LEFT_MS is NULL, *LEFT_MS to the lease's remaining life (PTTL). */
-int bc_store_get_check(bc_store *st, const char *key, const char *lease,
-                       const char **data, size_t *len, int *lease_state,
-                       long *left_ms);
 
 /* HINCRBY each FIELDS[i] of hash KEY by DELTAS[i], pipelined. Returns 0
  * or -1. */
@@ -189,5 +188,77 @@ int bc_store_next_message(bc_store *st, int timeout_ms, const char **msg,
 /* Ends ST's reconnect backoff: the next command connects at once. For
  * callers that keep their own retry schedule (a failed removal's). */
 void bc_store_retry_now(bc_store *st);
+
+/* ---- Pipelines, for the modules that run a protocol over the store ----
+ *
+ * lease.c builds its own pipelines: bc_store_begin, then commands
+ * appended, then either bc_store_read (send, wait, take the replies) or
+ * bc_store_defer (send now, the next call on ST reads the replies). At
+ * most one deferred batch is outstanding: bc_store_begin with SETTLE reads
+ * it first; without, its replies are read by bc_store_read after the new
+ * commands went out, so the two round trips overlap. */
+
+struct redisReply;
+
+/* Starts a pipeline: frees the reply the last lookup handed out (its data
+ * pointers become invalid), with SETTLE reads a deferred batch's replies,
+ * and connects if needed. Returns 0, or -1 when Redis is unavailable
+ * (bc_store_error says why). */
+int bc_store_begin(bc_store *st, int settle);
+
+/* Appends one command. ARGL may be NULL (every argument NUL-terminated);
+ * the arguments are copied. */
+void bc_store_append(bc_store *st, int argc, const char *const *argv,
+                     const size_t *argl);
+
+/* Appends the index writer script for sorted set INDEX: each of
+ * MEMBERS[0..N) (at most 4) scored now + LIFE_MS by the Redis clock; RAISE
+ * gives a member already there a higher score than it had (an entry
+ * listed again), else its score is set as it is (a registration only its
+ * writer updates). Expired members are trimmed and the set expires with
+ * its last member. Refused when Redis is out of memory. */
+void bc_store_append_index_add(bc_store *st, const char *index, long life_ms,
+                               int raise, const char *const *members, size_t n);
+
+/* Sends what was appended and reads its N replies into R[0..N), after
+ * those of a deferred batch. The caller owns them: free each with
+ * bc_store_reply_free, or hand one to bc_store_keep. Returns 0, or -1 after
+ * a transport fault named WHAT (R then holds nothing). */
+int bc_store_read(bc_store *st, size_t n, struct redisReply **r,
+                  const char *what);
+
+void bc_store_reply_free(struct redisReply *r);
+
+/* Makes R the reply whose bytes the caller hands out: freed by the next
+ * call on ST. */
+void bc_store_keep(bc_store *st, struct redisReply *r);
+
+/* Sends what was appended without waiting for its N replies (at most
+ * 64): the next call on ST reads them, and reports an error reply as
+ * BC_STORE_REFUSED, "LABELS[i]: the error" (LABELS are borrowed: string
+ * literals). VERDICT (1-based, 0 for none) marks the reply of a
+ * conditional write, whose integer 1 or 0 is reported as
+ * BC_STORE_WRITTEN or BC_STORE_NOT_WRITTEN; when a reply of this batch
+ * before the verdict was an error but the write landed, UNDO_KEY (copied;
+ * may be NULL) is unlinked again and BC_STORE_UNDONE reported. Returns 0,
+ * or -1 after a fault. */
+int bc_store_defer(bc_store *st, const char *const *labels, int n, int verdict,
+                   const char *undo_key);
+
+/* Records a refusal found in a reply: sets bc_store_error to the
+ * formatted text and reports BC_STORE_REFUSED. Returns -1. */
+int bc_store_refused(bc_store *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Records a fault found in a reply (a reply of the wrong type): as a
+ * transport fault, the connection is dropped. Returns -1. */
+int bc_store_fault(bc_store *st, const char *what, const char *detail);
+
+/* The bound on connect and on every command of ST, in ms. */
+int bc_store_timeout_ms(const bc_store *st);
+
+/* Transitional (issue 14): the declarations older callers find here. */
+#include "lease.h"
+#include "store_log.h"
 
 #endif
