@@ -18,6 +18,19 @@ typedef enum bc_fill_outcome {
                        BYPASS): Redis did not answer, or there is no key */
 } bc_fill_outcome;
 
+/* Whether a request answered as O was looked up (X-Cache: MISS, counted
+ * as a miss) rather than forwarded without a lookup. */
+static inline int bc_fill_keyed(bc_fill_outcome o)
+{
+    return o == BC_FILL_FILL || o == BC_FILL_PASS;
+}
+
+/* The X-Cache value of a forwarded request answered as O. */
+static inline const char *bc_fill_xcache(bc_fill_outcome o)
+{
+    return bc_fill_keyed(o) ? "MISS" : "BYPASS";
+}
+
 /* What reading the entry found. */
 typedef enum bc_fill_look {
     BC_LOOK_MISS,  /* absent, unreadable or past its stale window */

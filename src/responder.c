@@ -27,6 +27,7 @@
 #include "entry.h"
 #include "fcgi_client.h"
 #include "fcgi_out.h"
+#include "fill_policy.h"
 #include "gateway.h"
 #include "fcgi_record.h"
 #include "invalidate.h"
@@ -35,6 +36,7 @@
 #include "memtier.h"
 #include "misspred.h"
 #include "passhint.h"
+#include "reason.h"
 #include "response.h"
 #include "storable.h"
 #include "store.h"
@@ -68,22 +70,15 @@ struct bc_responder {
 
 /* Per-request forwarding state, reset for every request. */
 typedef struct fill {
-    int keyed;     /* a cache key was built */
     int storable;  /* still a candidate for the store */
     int head_done; /* the response head was parsed and sent */
     int bad_head;  /* the backend's head was malformed */
     int leased;    /* this request holds the key's fill lease */
     int has_stale; /* w->stale holds an entry within stale_ttl */
     int use_stale; /* serve the stale entry instead of the backend's error */
-    int from_memory; /* the hit came from the in-memory tier */
-    int pass_seen;   /* the lookup found the key's lease a pass marker */
     int lease_named; /* w->lease and w->leases are this key's */
-    int lease_tried; /* the lookup was the lease attempt: see lease_rc */
-    int lease_rc;    /* its take_lease result */
     long ttl;
     long content_length; /* declared by the head, -1 when none */
-    const char *xcache;
-    const char *detail; /* Cache-Status detail, or NULL */
     size_t head_fill;   /* bytes in w->headbuf */
     size_t stored_head_len;
     char tags[1024];
@@ -119,6 +114,8 @@ struct worker {
     size_t stale_len, stale_cap;
     char idx[BC_MAX_INDEXES][BC_KEY_MAX]; /* index keys of the entry */
     const bc_endpoint *ep;
+    bc_fill_outcome outcome; /* how the lookup ended, or BYPASS unkeyed */
+    bc_reason reason;        /* the Cache-Status detail */
     fill f;
     bc_fcgi_out out; /* the response to the web server */
     bc_response_head head;
@@ -206,9 +203,9 @@ static void send_error(worker *w, int status, const char *reason)
                    "Status: %d %s\r\nContent-Type: text/plain\r\n"
                    "Cache-Control: no-store\r\n",
                    status, reason) < 0 ||
-        begin_cache_headers(w, w->f.xcache) < 0 ||
+        begin_cache_headers(w, bc_fill_xcache(w->outcome)) < 0 ||
         bc_fcgi_out_printf(&w->out, "fwd=%s; detail=backend-%d",
-                   w->f.keyed ? "miss" : "bypass", status) < 0 ||
+                   bc_fill_keyed(w->outcome) ? "miss" : "bypass", status) < 0 ||
         end_cache_headers(w, -1) < 0 ||
         bc_fcgi_out_printf(&w->out, "%d %s: the application did not answer properly\n",
                    status, reason) < 0)
@@ -328,13 +325,21 @@ static int is_head(worker *w)
     return m && strcmp(m, "HEAD") == 0;
 }
 
+/* How an entry is served. */
+typedef enum bc_served {
+    BC_SERVED_HIT,    /* fresh, from Redis */
+    BC_SERVED_MEMORY, /* fresh, from the memory tier */
+    BC_SERVED_STALE,  /* past its freshness, within its stale window */
+} bc_served;
+
 /* Our headers on an answer from an entry AGE seconds old. */
-static int hit_headers(worker *w, const bc_entry *e, const char *label,
-                       long age)
+static int hit_headers(worker *w, const bc_entry *e, bc_served as, long age)
 {
-    if (begin_cache_headers(w, label) < 0 || bc_fcgi_out_str(&w->out, "hit; ttl=") < 0 ||
+    if (begin_cache_headers(w, as == BC_SERVED_STALE ? "STALE" : "HIT") < 0 ||
+        bc_fcgi_out_str(&w->out, "hit; ttl=") < 0 ||
         bc_fcgi_out_long(&w->out, (long)e->ttl - age) < 0 ||
-        (w->f.from_memory && bc_fcgi_out_str(&w->out, "; detail=memory") < 0))
+        (as == BC_SERVED_MEMORY &&
+         bc_fcgi_out_str(&w->out, "; detail=memory") < 0))
         return -1;
     return end_cache_headers(w, age);
 }
@@ -342,7 +347,7 @@ static int hit_headers(worker *w, const bc_entry *e, const char *label,
 /* Answers 304 with the stored lines a 304 carries (RFC 9110 15.4.5),
  * labelled as the entry is (HIT or STALE). */
 static void send_not_modified(worker *w, const bc_entry *e, long age,
-                              const char *label)
+                              bc_served as)
 {
     w->out.len = 0;
     static const char status[] = "Status: 304 Not Modified\r\n";
@@ -355,7 +360,7 @@ static void send_not_modified(worker *w, const bc_entry *e, long age,
             bc_fcgi_out_add(&w->out, p, (size_t)(next - p));
         p = next;
     }
-    if (hit_headers(w, e, label, age) == 0)
+    if (hit_headers(w, e, as, age) == 0)
         bc_fcgi_out_send_text(&w->out);
 }
 
@@ -374,21 +379,20 @@ static int not_modified(worker *w, const bc_entry *e)
     return bc_conditional_not_modified(etag, etag_len, lm, lm_len, inm, ims);
 }
 
-/* Serves a decoded entry as LABEL (HIT or STALE), AGE seconds old. */
-static void serve_entry(worker *w, const bc_entry *e, long age,
-                        const char *label)
+/* Serves a decoded entry AGE seconds old, AS it was found. */
+static void serve_entry(worker *w, const bc_entry *e, long age, bc_served as)
 {
     bc_stats_add(&w->sh->stats,
-                 strcmp(label, "STALE") == 0 ? BC_STAT_STALE
-                 : w->f.from_memory          ? BC_STAT_HIT_MEMORY
-                                             : BC_STAT_HIT,
+                 as == BC_SERVED_STALE    ? BC_STAT_STALE
+                 : as == BC_SERVED_MEMORY ? BC_STAT_HIT_MEMORY
+                                          : BC_STAT_HIT,
                  1);
     if (not_modified(w, e)) {
-        send_not_modified(w, e, age, label);
+        send_not_modified(w, e, age, as);
         return;
     }
     w->out.len = 0;
-    if (hit_headers(w, e, label, age) < 0)
+    if (hit_headers(w, e, as, age) < 0)
         return;
     size_t body = is_head(w) ? 0 : e->body_len;
     /* An answer that will not fit in libfcgi's buffer goes out as three
@@ -430,7 +434,7 @@ static void serve_stale(worker *w)
         return;
     long age = (long)bc_entry_age(&e, bc_wall_ms());
     /* A newer fill found by stale_still_valid may be fresh. */
-    serve_entry(w, &e, age, age < (long)e.ttl ? "HIT" : "STALE");
+    serve_entry(w, &e, age, age < (long)e.ttl ? BC_SERVED_HIT : BC_SERVED_STALE);
 }
 
 /* Keeps a fresh entry in the memory tier for memory_ttl, never past its
@@ -453,26 +457,24 @@ static void remember(worker *w, const bc_entry *e, const char *data,
                    bc_now_ms() + (left_ms < mem_ms ? left_ms : mem_ms));
 }
 
-typedef enum { LOOK_HIT, LOOK_MISS, LOOK_STALE, LOOK_DOWN } lookup_result;
-
 /* Serves DATA when fresh, keeps it when stale. */
-static lookup_result classify(worker *w, const char *data, size_t len)
+static bc_fill_look classify(worker *w, const char *data, size_t len)
 {
     bc_entry e;
     if (bc_entry_decode(data, len, &e) < 0) {
         bc_log(BC_LOG_DEBUG, "entry %s: unknown format, treated as a miss",
                w->key);
-        return LOOK_MISS;
+        return BC_LOOK_MISS;
     }
     long age = (long)bc_entry_age(&e, bc_wall_ms());
     if (age < (long)e.ttl) {
-        serve_entry(w, &e, age, "HIT");
+        serve_entry(w, &e, age, BC_SERVED_HIT);
         remember(w, &e, data, len, age);
-        return LOOK_HIT;
+        return BC_LOOK_HIT;
     }
     if (age < (long)e.ttl + (long)e.stale_ttl && keep_stale(w, data, len) == 0)
-        return LOOK_STALE;
-    return LOOK_MISS;
+        return BC_LOOK_STALE;
+    return BC_LOOK_MISS;
 }
 
 /* Whether the stale copy may stand in for the backend's failure (SPEC 7):
@@ -515,8 +517,7 @@ static int memory_hit(worker *w)
     if (bc_entry_decode(b->data, b->len, &e) == 0) {
         long age = (long)bc_entry_age(&e, bc_wall_ms());
         if (age < (long)e.ttl) {
-            w->f.from_memory = 1;
-            serve_entry(w, &e, age, "HIT");
+            serve_entry(w, &e, age, BC_SERVED_MEMORY);
             hit = 1;
         }
     }
@@ -551,7 +552,7 @@ static void name_lease(worker *w)
 /* Looks the entry up together with its lease state, one round trip, for
  * a key believed to pass: a hit is served as usual; a pass marker sends
  * the request on to the backend without a second round trip. */
-static lookup_result lookup_hinted(worker *w)
+static bc_fill_look lookup_hinted(worker *w, bc_fill_facts *facts)
 {
     const char *data;
     size_t len;
@@ -561,15 +562,16 @@ static lookup_result lookup_hinted(worker *w)
     int rc = bc_store_get_check(w->store, w->key, w->lease, &data, &len,
                                 &lease, &left);
     if (rc < 0)
-        return LOOK_DOWN;
-    lookup_result lr = rc == 0 ? LOOK_MISS : classify(w, data, len);
-    if (lr == LOOK_HIT)
-        return lr;
-    w->f.pass_seen = lease == BC_LEASE_PASS;
+        return BC_LOOK_DOWN;
+    bc_fill_look look = rc == 0 ? BC_LOOK_MISS : classify(w, data, len);
+    if (look == BC_LOOK_HIT)
+        return look;
     bc_passhint_clear(w->hints, w->key_hash);
-    if (w->f.pass_seen)
+    if (lease == BC_LEASE_PASS) {
+        facts->claim = BC_CLAIM_PASS;
         hint_pass(w, left);
-    return lr;
+    }
+    return look;
 }
 
 /* A key that passes, as far as this worker knows: trusted while nothing
@@ -583,11 +585,8 @@ static int passhint(worker *w)
 }
 
 /* Tries to become the key's filler; LR also carries the entry as read in
- * the same round trip. Returns 1, 0 (someone else fills), FILL_PASS (a
- * fill found the response not storable: go to the backend without
- * waiting) or -1 (Redis fault). */
-#define FILL_PASS 3
-static int take_lease(worker *w, bc_lease_result *lr)
+ * the same round trip. */
+static bc_fill_claim take_lease(worker *w, bc_lease_result *lr)
 {
     const bc_config *cfg = w->cfg;
     name_lease(w);
@@ -600,7 +599,13 @@ static int take_lease(worker *w, bc_lease_result *lr)
     int rc = bc_store_lease_take(w->store, w->lease, w->token, ttl_ms,
                                  w->leases, w->key, lr);
     w->f.leased = rc == 1;
-    return rc == 0 && lr->state == BC_LEASE_PASS ? FILL_PASS : rc;
+    if (rc < 0)
+        return BC_CLAIM_DOWN;
+    if (rc == 1)
+        return BC_CLAIM_TAKEN;
+    /* A pass marker: a fill found the response not storable, so go to the
+     * backend without waiting. */
+    return lr->state == BC_LEASE_PASS ? BC_CLAIM_PASS : BC_CLAIM_HELD;
 }
 
 /* Gives back a lease that was taken for an entry found fresh after all. */
@@ -619,84 +624,80 @@ static size_t endpoint_number(const worker *w)
  * lease attempt, which reads the entry in the same round trip, so a first
  * miss asks Redis once before the backend instead of twice. An entry
  * found is served as a plain lookup would have, and a lease taken for it
- * given back; serve_cached goes on with the lease result in w->f. */
-static lookup_result lookup_leasing(worker *w)
+ * given back; otherwise FACTS gets what the attempt found. */
+static bc_fill_look lookup_leasing(worker *w, bc_fill_facts *facts)
 {
     bc_lease_result lr;
-    int rc = take_lease(w, &lr);
-    if (rc < 0) {
+    bc_fill_claim claim = take_lease(w, &lr);
+    if (claim == BC_CLAIM_DOWN) {
         /* While Redis is in trouble, no more lease attempts in passing. */
         bc_misspred_learn(w->pred, endpoint_number(w), 0);
-        return LOOK_DOWN;
+        return BC_LOOK_DOWN;
     }
-    lookup_result res = lr.data ? classify(w, lr.data, lr.len) : LOOK_MISS;
-    bc_misspred_learn(w->pred, endpoint_number(w), res != LOOK_HIT);
-    if (res == LOOK_HIT) {
+    bc_fill_look look =
+        lr.data ? classify(w, lr.data, lr.len) : BC_LOOK_MISS;
+    bc_misspred_learn(w->pred, endpoint_number(w), look != BC_LOOK_HIT);
+    if (look == BC_LOOK_HIT) {
         if (w->f.leased)
             give_back_lease(w);
-        return res;
+        return look;
     }
-    if (rc == FILL_PASS) {
-        w->f.pass_seen = 1;
+    if (claim == BC_CLAIM_PASS)
         hint_pass(w, lr.left_ms); /* after classify: has_stale is known */
-    }
-    w->f.lease_tried = 1;
-    w->f.lease_rc = rc;
-    return res;
+    facts->claim = claim;
+    return look;
 }
 
-static lookup_result lookup(worker *w)
+/* Reads the entry: from the memory tier, else from Redis, in the way the
+ * key's recent history suggests. A fresh entry is served. */
+static bc_fill_look lookup(worker *w, bc_fill_facts *facts)
 {
     const char *data;
     size_t len;
     if (w->sh->mem && memory_hit(w))
-        return LOOK_HIT;
+        return BC_LOOK_HIT;
     w->key_hash = bc_key_hash(w->key, strlen(w->key));
     /* Read before Redis is: a marker seen after an invalidation began is
      * then remembered with a generation that invalidation moved past. */
     w->hint_gen = atomic_load(&w->sh->hint_gen);
     int hint = passhint(w);
     if (hint == BC_PASSHINT_TRUST) {
-        w->f.pass_seen = 1;
-        return LOOK_MISS;
+        facts->claim = BC_CLAIM_PASS;
+        return BC_LOOK_MISS;
     }
     if (hint == BC_PASSHINT_CHECK)
-        return lookup_hinted(w);
-    /* A HEAD miss takes no lease (see serve_cached). */
+        return lookup_hinted(w, facts);
+    /* A HEAD miss takes no lease (see bc_fill_policy_next). */
     size_t ep = endpoint_number(w);
     if (bc_misspred_expect_miss(w->pred, ep) && !is_head(w))
-        return lookup_leasing(w);
+        return lookup_leasing(w, facts);
     int rc = bc_store_get(w->store, w->key, &data, &len);
     if (rc < 0)
-        return LOOK_DOWN;
-    lookup_result lr = rc == 0 ? LOOK_MISS : classify(w, data, len);
-    bc_misspred_learn(w->pred, ep, lr != LOOK_HIT);
-    return lr;
+        return BC_LOOK_DOWN;
+    bc_fill_look look = rc == 0 ? BC_LOOK_MISS : classify(w, data, len);
+    bc_misspred_learn(w->pred, ep, look != BC_LOOK_HIT);
+    return look;
 }
 
 /* Becomes the filler unless the fill it would duplicate has just landed:
  * the lookup and the lease are separate round trips, so another fill may
  * have stored the entry and dropped its lease in between; the lease
- * attempt reads the entry again in its own round trip. Returns 1 (fill),
- * 0 (someone else fills), 2 (that entry was served), -1 (Redis fault). */
-static int claim_fill(worker *w)
+ * attempt reads the entry again in its own round trip, and serves it. */
+static bc_fill_claim claim_fill(worker *w)
 {
     bc_lease_result lr;
-    int rc = take_lease(w, &lr);
-    if (rc == FILL_PASS)
+    bc_fill_claim claim = take_lease(w, &lr);
+    if (claim == BC_CLAIM_PASS)
         hint_pass(w, lr.left_ms);
-    if (rc != 1)
-        return rc;
-    if (!lr.data || classify(w, lr.data, lr.len) != LOOK_HIT)
-        return 1;
+    if (claim != BC_CLAIM_TAKEN || !lr.data ||
+        classify(w, lr.data, lr.len) != BC_LOOK_HIT)
+        return claim;
     give_back_lease(w);
-    return 2;
+    return BC_CLAIM_SERVED;
 }
 
-typedef enum { WAIT_SERVED, WAIT_LEASED, WAIT_PASS, WAIT_DOWN } wait_result;
-
 /* Waits for another request's fill of the key, up to lock_timeout_ms. */
-static wait_result wait_fill(worker *w)
+static bc_fill_wait wait_fill(worker *w)
 {
     const bc_config *cfg = w->cfg;
     int64_t deadline = bc_now_ms() + cfg->cache.lock_timeout_ms;
@@ -715,76 +716,57 @@ static wait_result wait_fill(worker *w)
         int rc = bc_store_get_check(w->store, w->key, w->lease, &data, &len,
                                     &lease, &left);
         if (rc < 0)
-            return WAIT_DOWN;
-        if (rc == 1 && classify(w, data, len) == LOOK_HIT)
-            return WAIT_SERVED;
+            return BC_WAIT_DOWN;
+        if (rc == 1 && classify(w, data, len) == BC_LOOK_HIT)
+            return BC_WAIT_SERVED;
         if (lease == BC_LEASE_PASS) {
             hint_pass(w, left);
-            return WAIT_PASS;
+            return BC_WAIT_PASS;
         }
-        if (lease == BC_LEASE_FREE) {
-            rc = claim_fill(w);
-            if (rc != 0)
-                return rc == 2           ? WAIT_SERVED
-                       : rc == 1         ? WAIT_LEASED
-                       : rc == FILL_PASS ? WAIT_PASS
-                                         : WAIT_DOWN;
+        if (lease != BC_LEASE_FREE)
+            continue;
+        switch (claim_fill(w)) {
+        case BC_CLAIM_HELD: /* someone else was quicker: wait on */
+        case BC_CLAIM_UNTRIED:
+            break;
+        case BC_CLAIM_SERVED:
+            return BC_WAIT_SERVED;
+        case BC_CLAIM_TAKEN:
+            return BC_WAIT_TAKEN;
+        case BC_CLAIM_PASS:
+            return BC_WAIT_PASS;
+        case BC_CLAIM_DOWN:
+            return BC_WAIT_DOWN;
         }
     }
-    w->f.detail = "lock-timeout";
-    return WAIT_PASS;
+    return BC_WAIT_TIMEOUT;
 }
 
-/* Serves the key from the cache if it can. Returns 1 when the request was
- * answered; 0 when it must be forwarded (w->f says whether it is the fill
- * and so may be stored). */
-static int serve_cached(worker *w)
+/* Serves the key from the cache if it can, and says how the request is
+ * answered (bc_fill_policy_next decides; this does the I/O it asks for);
+ * sets w->reason. */
+static bc_fill_outcome fill_lookup(worker *w)
 {
-    fill *f = &w->f;
-    lookup_result lr = lookup(w);
-    if (lr == LOOK_HIT)
-        return 1;
-    if (lr != LOOK_DOWN && is_head(w)) {
-        /* A HEAD miss is forwarded as HEAD and cannot fill the GET entry,
-         * so it neither takes the lease nor waits for one. */
-        f->keyed = 1;
-        f->xcache = "MISS";
-        f->detail = "head";
-        return 0;
+    bc_fill_facts facts = {.look = BC_LOOK_MISS};
+    bc_fill_outcome outcome = BC_FILL_BYPASS;
+    facts.look = lookup(w, &facts);
+    facts.head = is_head(w);
+    for (;;) {
+        facts.stale = w->f.has_stale;
+        switch (bc_fill_policy_next(&facts, &outcome, &w->reason)) {
+        case BC_FILL_STEP_DONE:
+            return outcome;
+        case BC_FILL_STEP_CLAIM:
+            facts.claim = claim_fill(w);
+            break;
+        case BC_FILL_STEP_WAIT:
+            facts.wait = wait_fill(w);
+            break;
+        case BC_FILL_STEP_STALE:
+            serve_stale(w);
+            return outcome;
+        }
     }
-    name_lease(w);
-    int taken = lr == LOOK_DOWN     ? -1
-                : f->pass_seen      ? FILL_PASS
-                : f->lease_tried    ? f->lease_rc
-                                    : claim_fill(w);
-    if (taken == 2)
-        return 1;
-    if (taken < 0) {
-        f->detail = "redis-unavailable";
-        return 0;
-    }
-    f->keyed = 1;
-    f->xcache = "MISS";
-    f->detail = NULL;
-    if (taken == 0 && f->has_stale) {
-        serve_stale(w); /* another request refreshes it */
-        return 1;
-    }
-    wait_result wr = taken == 1           ? WAIT_LEASED
-                     : taken == FILL_PASS ? WAIT_PASS
-                                          : wait_fill(w);
-    if (wr == WAIT_SERVED)
-        return 1;
-    if (wr == WAIT_DOWN) {
-        f->xcache = "BYPASS";
-        f->detail = "redis-unavailable";
-        f->keyed = 0;
-        return 0;
-    }
-    f->storable = wr == WAIT_LEASED;
-    if (!f->storable && !f->detail)
-        f->detail = "pass";
-    return 0;
 }
 
 /* ---- forwarding ---- */
@@ -803,17 +785,18 @@ static void judge_head(worker *w)
     fill *f = &w->f;
     bc_verdict v;
     bc_storable_judge(w->cfg, w->ep, &w->head, request_flags(w), &v);
-    f->storable = v.reason == NULL;
+    f->storable = v.why == BC_REASON_NONE;
     f->ttl = v.ttl;
     f->content_length = v.content_length;
-    if (v.reason)
-        f->detail = v.reason;
+    if (v.why != BC_REASON_NONE)
+        w->reason = v.why;
 }
 
 /* Collects surrogate tags, space-separated, from a tags header value (the
  * header may come more than once). */
-static void take_tags(fill *f, const bc_header *h)
+static void take_tags(worker *w, const bc_header *h)
 {
+    fill *f = &w->f;
     size_t words = 0;
     if (f->tags_len > 0 && f->tags_len + 1 < sizeof f->tags)
         f->tags[f->tags_len++] = ' ';
@@ -834,7 +817,7 @@ static void take_tags(fill *f, const bc_header *h)
 too_many:
     /* An entry some tag invalidation could not find must not be stored. */
     f->storable = 0;
-    f->detail = "too-many-tags";
+    w->reason = BC_REASON_TOO_MANY_TAGS;
 }
 
 /* Sends the parsed head to the client: the backend's lines without the tags
@@ -847,17 +830,20 @@ static int send_head(worker *w)
     for (size_t i = 0; i < w->head.nheaders; i++) {
         const bc_header *h = &w->head.headers[i];
         if (bc_header_is(h, tags_header)) {
-            take_tags(f, h);
+            take_tags(w, h);
             continue;
         }
         if (bc_fcgi_out_add(&w->out, h->line, h->line_len) < 0)
             return -1;
     }
     f->stored_head_len = w->out.len;
-    if (begin_cache_headers(w, f->xcache) < 0 ||
-        bc_fcgi_out_str(&w->out, f->keyed ? "fwd=miss" : "fwd=bypass") < 0 ||
-        (f->detail && (bc_fcgi_out_str(&w->out, "; detail=") < 0 ||
-                       bc_fcgi_out_str(&w->out, f->detail) < 0)) ||
+    const char *detail = bc_reason_token(w->reason);
+    if (begin_cache_headers(w, bc_fill_xcache(w->outcome)) < 0 ||
+        bc_fcgi_out_str(&w->out, bc_fill_keyed(w->outcome) ? "fwd=miss"
+                                                           : "fwd=bypass") <
+            0 ||
+        (detail && (bc_fcgi_out_str(&w->out, "; detail=") < 0 ||
+                    bc_fcgi_out_str(&w->out, detail) < 0)) ||
         end_cache_headers(w, -1) < 0)
         return -1;
     return bc_fcgi_out_send_text(&w->out);
@@ -881,7 +867,7 @@ static void keep_body(worker *w, const char *data, size_t len)
         return; /* w->entry may be NULL after trim_buffers */
     if ((long)(w->body_len + len) > max) {
         f->storable = 0;
-        f->detail = "too-large";
+        w->reason = BC_REASON_TOO_LARGE;
         return;
     }
     if (w->body_len == 0)
@@ -931,7 +917,7 @@ static int on_stdout(void *ctx, const char *data, size_t len)
         f->use_stale = 1; /* SPEC 7: the stale entry beats an error */
         return -1;
     }
-    if (f->keyed && f->storable)
+    if (bc_fill_keyed(w->outcome) && f->storable)
         judge_head(w);
     f->head_done = 1;
     if (send_head(w) < 0)
@@ -999,7 +985,7 @@ static size_t encode_entry(worker *w)
     fill *f = &w->f;
     if (f->content_length >= 0 && (long)w->body_len != f->content_length) {
         f->storable = 0;
-        f->detail = "malformed";
+        w->reason = BC_REASON_MALFORMED;
         return 0;
     }
     bc_entry e = {
@@ -1066,8 +1052,8 @@ static size_t forward(worker *w)
          * after the end). It goes to the client as it came and is never
          * stored; the client closed the connection. */
         f->storable = 0;
-        if (f->keyed)
-            f->detail = "malformed";
+        if (bc_fill_keyed(w->outcome))
+            w->reason = BC_REASON_MALFORMED;
         log_backend_failure(w, st);
         return 0;
     }
@@ -1097,7 +1083,8 @@ static size_t forward(worker *w)
             w->out.cut = 1;
         return 0;
     }
-    if (!f->keyed || !f->storable || w->out.client_gone || is_head(w))
+    if (!bc_fill_keyed(w->outcome) || !f->storable || w->out.client_gone ||
+        is_head(w))
         return 0;
     return encode_entry(w);
 }
@@ -1300,59 +1287,29 @@ static void serve_status(worker *w)
  * bypass (and why no lookup was made). */
 static void count_forward(worker *w, size_t entry_len)
 {
-    fill *f = &w->f;
     bc_stats *s = &w->sh->stats;
-    if (!f->keyed) {
-        bc_stats_add(s, bc_stat_bypass_for(f->detail), 1);
+    if (!bc_fill_keyed(w->outcome)) {
+        bc_stats_add(s, bc_reason_bypass_stat(w->reason), 1);
         return;
     }
     bc_stats_add(s, BC_STAT_MISS, 1);
     if (entry_len > 0)
         return; /* counted by the store */
-    const char *why = f->detail;
-    if (why && (strcmp(why, "pass") == 0 || strcmp(why, "lock-timeout") == 0))
-        bc_stats_add(s, BC_STAT_SKIP_PASS, 1);
-    else
-        bc_stats_add(s, bc_stat_skip_for(why), 1);
+    bc_stats_add(s, bc_reason_skip_stat(w->reason), 1);
 }
 
-/* Whether the response itself said it may not be stored, so the next
- * fill would most likely say so again (unlike an error status, a backend
- * fault or a client that left, which may pass). */
-static int declared_not_storable(const worker *w)
-{
-    if (!w->f.head_done || w->out.cut || w->out.client_gone)
-        return 0;
-    return bc_storable_declared(w->f.detail);
-}
-
-/* A fill that was not stored leaves a pass marker: requests for the key
- * go to the backend without queueing behind fills that would not be
- * stored either. Its life is short when the cause may pass, longer when
- * the response declared itself not storable; an invalidation covering the
- * key removes it either way. */
-#define PASS_TRANSIENT_MS 1000
-#define PASS_DECLARED_MS 10000
-
-static long pass_ms(const worker *w)
-{
-    long lock = w->cfg->cache.lock_timeout_ms;
-    if (lock <= 0)
-        return 0; /* nobody waits: no marker */
-    if (declared_not_storable(w))
-        return PASS_DECLARED_MS;
-    return lock < PASS_TRANSIENT_MS ? lock : PASS_TRANSIENT_MS;
-}
-
-/* After the response: store the fill, or release its waiters. */
+/* After the response: store the fill, or release its waiters with a pass
+ * marker (bc_fill_policy_pass_ms). */
 static void end_fill(worker *w, size_t entry_len)
 {
     if (!w->f.leased)
         return;
     if (entry_len > 0 && store_entry(w, entry_len) >= 0)
         return;
-    long ms = pass_ms(w);
-    if (ms == PASS_DECLARED_MS)
+    int whole = w->f.head_done && !w->out.cut && !w->out.client_gone;
+    long ms = bc_fill_policy_pass_ms(w->cfg->cache.lock_timeout_ms, whole,
+                                     w->reason);
+    if (ms == BC_FILL_PASS_DECLARED_MS)
         hint_pass(w, ms);
     bc_store_lease_release(w->store, w->lease, w->token, w->leases, ms);
 }
@@ -1360,7 +1317,6 @@ static void end_fill(worker *w, size_t entry_len)
 static void handle(worker *w)
 {
     const bc_config *cfg = w->cfg;
-    fill *f = &w->f;
     bc_request rq;
     char path[BC_KEY_MAX];
     reset_fill(w);
@@ -1371,15 +1327,18 @@ static void handle(worker *w)
         return;
     }
     bc_key_status ks = bc_key_build(cfg, &rq, &w->ep, w->key, sizeof w->key);
-    f->xcache = "BYPASS";
-    f->detail = bc_key_status_token(ks);
+    w->outcome = BC_FILL_BYPASS;
+    w->reason = bc_reason_for_key(ks);
     if (ks == BC_KEY_OK) {
-        if (serve_cached(w))
+        w->outcome = fill_lookup(w);
+        if (w->outcome == BC_FILL_SERVED)
             return;
+        /* Only the filler's response may be stored. */
+        w->f.storable = w->outcome == BC_FILL_FILL;
     }
     size_t entry_len = forward(w);
     count_forward(w, entry_len);
-    if (f->leased) {
+    if (w->outcome == BC_FILL_FILL) {
         /* Finish the client's response first: the store is off its path.
          * A cut response is ended by the caller, without END_REQUEST. */
         if (!w->out.cut)
