@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "invalidate.h"
@@ -74,17 +73,6 @@ const char *bc_client_error(const bc_client *c)
     return c->err;
 }
 
-/* A fresh 128-bit message id in hex: unique without coordination. */
-static int new_id(char out[33])
-{
-    unsigned char r[16];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-        return -1;
-    for (size_t i = 0; i < sizeof r; i++)
-        snprintf(out + 2 * i, 3, "%02x", r[i]);
-    return 0;
-}
-
 /* WHAT failed on Redis: the store says how ("connect: Connection
  * refused", "SET NX: NOAUTH ...", "... no answer within ..."). */
 static int redis_fault(bc_client *c, const char *what)
@@ -126,11 +114,11 @@ static long remove_retrying(bc_client *c, const bc_message *m, int *attempts)
  * not happen synchronously) with C->err saying what became of it. */
 static int hand_over(bc_client *c, bc_message *m, int attempts)
 {
-    char why[256], id[33];
+    char why[256], id[BC_INVALIDATE_ID_SIZE];
     snprintf(why, sizeof why, "%.255s", c->err);
     char *json = NULL;
     long heard = -1;
-    if (new_id(id) == 0) {
+    if (bc_invalidate_new_id(id) == 0) {
         m->id = id;
         json = bc_message_encode(m);
     }
@@ -152,18 +140,17 @@ static int hand_over(bc_client *c, bc_message *m, int attempts)
     return -1;
 }
 
-/* Claims M's id, removes what it covers, then publishes it for the
+/* Claims M's id, removes what it covers, then announces it for the
  * gateways' in-memory tiers. */
 static int publish(bc_client *c, bc_message *m, long *removed)
 {
-    char id[33];
-    if (new_id(id) < 0) {
+    char id[BC_INVALIDATE_ID_SIZE];
+    if (bc_invalidate_new_id(id) < 0) {
         snprintf(c->err, sizeof c->err, "no random bytes for a message id");
         return -1;
     }
     m->id = id;
     int rc = -1, attempts;
-    char *json = NULL;
     if (bc_invalidate_claim(c->store, c->cfg, id) < 0) {
         redis_fault(c, "claim");
         goto out;
@@ -173,22 +160,13 @@ static int publish(bc_client *c, bc_message *m, long *removed)
         hand_over(c, m, attempts);
         goto out;
     }
-    json = bc_message_encode(m);
-    if (!json) {
-        snprintf(c->err, sizeof c->err, "out of memory");
+    if (bc_invalidate_announce(c->store, c->cfg, m, c->err, sizeof c->err) < 0)
         goto out;
-    }
-    if (bc_store_publish(c->store, c->cfg->redis.channel, json, strlen(json)) <
-        0) {
-        redis_fault(c, "publish");
-        goto out;
-    }
     if (removed)
         *removed = n;
     rc = 0;
 out:
     m->id = NULL; /* borrowed, not the message's to free */
-    free(json);
     return rc;
 }
 

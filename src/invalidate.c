@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "glob.h"
@@ -99,6 +100,49 @@ int bc_invalidate_claim(bc_store *st, const bc_config *cfg, const char *id)
         return -1;
     claim_owner(owner, sizeof owner);
     return bc_store_claim(st, key, owner, BC_INVALIDATE_ID_TTL);
+}
+
+int bc_invalidate_new_id(char out[BC_INVALIDATE_ID_SIZE])
+{
+    unsigned char r[(BC_INVALIDATE_ID_SIZE - 1) / 2];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return -1;
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
+long bc_invalidate_announce(bc_store *st, const bc_config *cfg,
+                            const bc_message *m, char *err, size_t errlen)
+{
+    char id[BC_INVALIDATE_ID_SIZE];
+    bc_message out = *m;
+    if (!out.id) {
+        if (bc_invalidate_new_id(id) < 0) {
+            snprintf(err, errlen, "no random bytes for a message id");
+            return -1;
+        }
+        /* A fresh id is nobody else's: 0 cannot happen, -1 is a fault. */
+        if (bc_invalidate_claim(st, cfg, id) != 1) {
+            snprintf(err, errlen, "claim: Redis at %s: %s", cfg->redis.address,
+                     bc_store_error(st));
+            return -1;
+        }
+        out.id = id;
+    }
+    char *json = bc_message_encode(&out);
+    if (!json) {
+        snprintf(err, errlen,
+                 "the message cannot be encoded (out of "
+                 "memory, or a string that is not UTF-8)");
+        return -1;
+    }
+    long heard = bc_store_publish(st, cfg->redis.channel, json, strlen(json));
+    free(json);
+    if (heard < 0)
+        snprintf(err, errlen, "publish: Redis at %s: %s", cfg->redis.address,
+                 bc_store_error(st));
+    return heard;
 }
 
 /* The longest a pass marker lives (responder.c's PASS_DECLARED_MS). */

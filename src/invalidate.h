@@ -28,6 +28,27 @@ int bc_invalidate_covers(const bc_config *cfg, const bc_message *m,
  * on a Redis fault (trying again is safe). */
 int bc_invalidate_claim(bc_store *st, const bc_config *cfg, const char *id);
 
+/* Room for a message id from bc_invalidate_new_id: 32 hex digits. */
+#define BC_INVALIDATE_ID_SIZE 33
+
+/* Writes a fresh 128-bit message id in hex into OUT (a buffer of
+ * BC_INVALIDATE_ID_SIZE bytes): unique without coordination. Returns 0,
+ * or -1 when the system has no random bytes to give. */
+int bc_invalidate_new_id(char out[BC_INVALIDATE_ID_SIZE]);
+
+/* The one publish path of this project's publishers (libbocache,
+ * bocache-ctl, the gateway's unsafe requests and the listener's
+ * follow-ups): publishes M on redis.channel once its Redis side is done,
+ * so that every gateway drops what it covers from its memory tier and no
+ * listener removes anything again (SPEC 5). M goes out under M->id when
+ * that is set (an id the caller claimed before removing), else under a
+ * fresh id claimed here first; M itself is not changed. Returns the
+ * number of processes that heard it (0 when no gateway listens), or -1
+ * with the reason in ERR when the id could not be claimed or the message
+ * not encoded or published. */
+long bc_invalidate_announce(bc_store *st, const bc_config *cfg,
+                            const bc_message *m, char *err, size_t errlen);
+
 /* How long after a message its removal is worth retrying (ms): the
  * longest any key it removes may live (entries: an endpoint's ttl +
  * stale_ttl; leases and pass markers). Past that everything it covered
