@@ -10,53 +10,14 @@
 TMPDIR=$WORK
 export TMPDIR
 
-# The backend process of bocache PID (its only child).
-child_of() {
-    pgrep -P "$1" | head -n 1
-}
-
 # private_dir: the socket directory named in the log's last start line.
 private_dir() {
     sed -n 's/.* started, pid [0-9]*, on \(.*\)\/backend.sock$/\1/p' \
         "$BOCACHE_LOG" | tail -n 1
 }
 
-# group_left PGID: the processes still in process group PGID.
-group_left() {
-    ps -e -o pid=,pgid=,stat= | awk -v g="$1" '$2 == g && $3 !~ /^Z/'
-}
-
-# load FILE URI_PREFIX: requests in a loop until $WORK/stop_load exists,
-# one line "ok" or "fail STATUS" each into FILE.
-load() {
-    local i=0 out=$WORK/load.$$.$RANDOM s
-    while [ ! -e "$WORK/stop_load" ]; do
-        i=$((i + 1))
-        if "$FCGI_GET" -t 5000 "unix:$BOCACHE_SOCK" "$2$i" >"$out" 2>&1 &&
-            [ "$(status "$out")" = 200 ]; then
-            echo ok
-        else
-            s=$(status "$out")
-            echo "fail $s"
-        fi
-    done >"$1"
-}
-
-start_load() {
-    rm -f "$WORK/stop_load"
-    load "$1" "$2" 8>&- &
-    LOAD_PID=$!
-    track "$LOAD_PID"
-}
-
-stop_load() {
-    touch "$WORK/stop_load"
-    wait "$LOAD_PID" || true
-    untrack "$LOAD_PID"
-}
-
-count() { # count WORD FILE
-    grep -c "^$1" "$2" || true
+count() { # count WORD: lines of the load that start with WORD
+    load_lines k1 | grep -c "^$1" || true
 }
 
 start_redis
@@ -84,7 +45,7 @@ start_bocache -- "$TEST_BACKEND"
 grep -q "is not used: the backend is the command after --" "$BOCACHE_LOG" ||
     fail "backend.address with --: no info line saying it is not used"
 ok "backend.address with --: -- wins, with an info line"
-CHILD=$(child_of "$BOCACHE_PID")
+CHILD=$(child_of "$BOCACHE_PID" test_backend)
 [ -n "$CHILD" ] || fail "bocache has no child process"
 ok "the backend runs as bocache's child (pid $CHILD)"
 DIR=$(private_dir)
@@ -111,30 +72,30 @@ assert_eq HIT "$(xcache "$WORK/a2")" "through the child: HIT"
 assert_eq "$(call_of "$WORK/a1")" "$(call_of "$WORK/a2")" "the HIT is the stored answer"
 
 # --- kill -9 the child under load ----------------------------------------------------
-start_load "$WORK/load1" "/api/v1/uncached/k1?n="
+start_load k1 1 fcgi_load "/api/v1/uncached/k1?n="
 # The kill comes once the load has had answers, however slowly the
 # machine forks.
 # shellcheck disable=SC2016 # expanded by eval
-wait_until 10 eval '[ "$(count ok "$WORK/load1")" -ge 2 ]' ||
+wait_until 10 eval '[ "$(count ok)" -ge 2 ]' ||
     fail "the load got no answers within 10 s"
 kill -KILL "$CHILD"
 restarted() {
     local p
-    p=$(child_of "$BOCACHE_PID")
+    p=$(child_of "$BOCACHE_PID" test_backend)
     [ -n "$p" ] && [ "$p" != "$CHILD" ] && alive "$p" &&
         "$FCGI_GET" -t 2000 "unix:$BOCACHE_SOCK" /api/v1/uncached/probe \
             >/dev/null 2>&1
 }
 wait_until 5 restarted || fail "the backend was not restarted within 5 s"
-NEW=$(child_of "$BOCACHE_PID")
+NEW=$(child_of "$BOCACHE_PID" test_backend)
 ok "kill -9 of the backend: restarted within 5 s (pid $CHILD -> $NEW)"
 grep -q "pid $CHILD) was killed by signal 9" "$BOCACHE_LOG" ||
     fail "the backend's death is not logged with its signal"
 ok "the backend's death is logged with its signal"
 sleep 1
 stop_load
-during=$(count fail "$WORK/load1")
-echo "# requests around the kill: $(count ok "$WORK/load1") ok, $during failed" >&8
+during=$(count fail)
+echo "# requests around the kill: $(count ok) ok, $during failed" >&8
 assert_le 4 "$during" "kill -9: only the requests the backend held failed"
 after=0
 for i in $(seq 1 20); do
@@ -153,7 +114,7 @@ write_config backend.address=@unset backend.timeout_ms=10000
 # shellcheck disable=SC2016 # expanded by that shell
 start_bocache -- /bin/sh -c \
     '[ -e "$0/down" ] && exit 3; exec "$1"' "$WORK" "$TEST_BACKEND"
-CHILD=$(child_of "$BOCACHE_PID")
+CHILD=$(child_of "$BOCACHE_PID" test_backend)
 touch "$WORK/down"
 kill -KILL "$CHILD"
 closed() {
@@ -185,7 +146,7 @@ wait_until 15 back || fail "the backend did not come back after it was fixed"
 ok "a fixed backend is started again and answers"
 
 # --- SIGHUP keeps the child; a bad file keeps serving ------------------------------------
-CHILD=$(child_of "$BOCACHE_PID")
+CHILD=$(child_of "$BOCACHE_PID" test_backend)
 printf 'workers = 2;\nbackend: { timeout_ms = "slow"; };\n' >"$CONFIG"
 kill -HUP "$BOCACHE_PID"
 wait_until 5 grep -q "$CONFIG:2:" "$BOCACHE_LOG" ||
@@ -198,7 +159,7 @@ kill -HUP "$BOCACHE_PID"
 wait_until 5 grep -q "reloaded" "$BOCACHE_LOG" || fail "SIGHUP: no reload"
 req /api/v1/public/after-hup2 >"$WORK/h2"
 assert_eq 200 "$(status "$WORK/h2")" "SIGHUP with a good file: serving"
-assert_eq "$CHILD" "$(child_of "$BOCACHE_PID")" "SIGHUP does not restart the backend"
+assert_eq "$CHILD" "$(child_of "$BOCACHE_PID" test_backend)" "SIGHUP does not restart the backend"
 
 # --- SIGTERM: exit 0, nothing left ----------------------------------------------------------
 DIR=$(private_dir)
@@ -212,7 +173,7 @@ grep -q "exited with status 0" "$BOCACHE_LOG" || fail "SIGTERM: the backend's ex
 
 # --- SIGKILL: the kernel ends the backend -------------------------------------------------------
 start_bocache -- "$TEST_BACKEND"
-CHILD=$(child_of "$BOCACHE_PID")
+CHILD=$(child_of "$BOCACHE_PID" test_backend)
 DIR=$(private_dir)
 stop_bocache KILL
 wait_until 5 eval "! alive $CHILD" ||

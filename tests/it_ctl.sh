@@ -43,40 +43,16 @@ ctl_usage() {
     [ ! -s "$WORK/out" ] || fail "$what: output on stdout: $(out)"
 }
 
-# Entries are named "HEADER|URI" (HEADER may be empty, or several headers
-# separated by ';').
-hdr_opts() {
+# Entries (tests/setup's prime) are named "HEADER|URI" (HEADER may be
+# empty, or several headers separated by ';').
+entry_opts() {
     local h=${1%%|*} IFS=';' x
     for x in $h; do
         printf '%s\n' -H "$x"
     done
 }
-probe() {
-    local opts=()
-    mapfile -t opts < <(hdr_opts "$1")
-    req -X HEAD "${opts[@]+"${opts[@]}"}" "${1#*|}" >"$WORK/probe"
-    xcache "$WORK/probe"
-}
-refill_unless_hit() {
-    local opts=()
-    [ "$(probe "$1")" = HIT ] && return 0
-    sleep 0.2
-    [ "$(probe "$1")" = HIT ] && return 0
-    mapfile -t opts < <(hdr_opts "$1")
-    req "${opts[@]+"${opts[@]}"}" "${1#*|}" >/dev/null
-    return 1
-}
-prime() {
-    local e opts=()
-    for e in "$@"; do
-        mapfile -t opts < <(hdr_opts "$e")
-        req "${opts[@]+"${opts[@]}"}" "${e#*|}" >/dev/null
-    done
-    for e in "$@"; do
-        # A fill that met a Redis fault on a busy machine was not stored:
-        # ask again.
-        wait_until 5 refill_unless_hit "$e" || fail "entry '$e' was not stored"
-    done
+entry_uri() {
+    printf '%s\n' "${1#*|}"
 }
 
 # The entry keys in Redis, sorted: under the prefix, not an index key, not
@@ -243,8 +219,7 @@ wait_subscribed "$CHANNEL" 2 ||
 P7='X-Partner-Id: 7;Origin: https://w.example.com|/api/v1/partner/a'
 prime "$P7"
 SNAP=$(entry_keys)
-# shellcheck disable=SC2034 # read inside the wait_until eval below
-MARK=$(wc -l <"$BOCACHE_LOG")
+log_mark
 ctl_ok 'invalidate --partner-id 7' invalidate --partner-id 7
 assert_eq '1 entries removed' "$(out)" "invalidate prints how many entries it removed"
 assert_eq 'bocache:partner_id_and_origin:p=7,o=https%3A//w.example.com:/api/v1/partner/a' \
@@ -256,8 +231,8 @@ assert_match '"partner_id": *"7"' "$MSG" "the published message names partner 7"
 ID=$(printf '%s\n' "$MSG" | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p')
 assert_match '^.{8,}$' "$ID" "the published message has an id ($ID)"
 assert_eq 1 "$(rcli exists "bocache:#id:$ID")" "bocache-ctl claimed the id in Redis"
-wait_until 3 eval 'tail -n +$((MARK + 1)) "$BOCACHE_LOG" |
-    grep -q "$ID: removed by another process"' ||
+# shellcheck disable=SC2016 # expanded by eval
+wait_until 3 eval 'new_lines | grep -q "$ID: removed by another process"' ||
     fail "the gateway did not see that bocache-ctl had removed message $ID"
 ok "the gateway took bocache-ctl's message as already removed"
 stop_pid "$SUB_PID"

@@ -53,27 +53,12 @@ ProxyFCGISetEnvIf "true" REDIRECT_STATUS "200"
 CONF
 }
 
-http_ready() {
-    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-        "http://127.0.0.1:$HTTP_PORT/none")" != 000 ]
-}
-
+# start_apache: Apache on a free port, once it answers; sets APACHE_PID.
 start_apache() {
-    for _ in 1 2 3 4 5; do
-        HTTP_PORT=$(free_port)
-        write_apache_conf "$HTTP_PORT"
-        "$APACHE" -f "$WORK/httpd.conf" -DFOREGROUND \
-            >>"$WORK/apache/out.log" 2>&1 8>&- &
-        APACHE_PID=$!
-        track "$APACHE_PID"
-        if wait_until 10 eval "alive $APACHE_PID && http_ready"; then
-            ok "Apache answers on 127.0.0.1:$HTTP_PORT"
-            return 0
-        fi
-        stop_pid "$APACHE_PID" KILL
-    done
-    tail -n 5 "$WORK/apache/error.log" "$WORK/apache/out.log" 2>/dev/null
-    fail "Apache did not start"
+    mkdir -p "$WORK/apache"
+    start_http Apache write_apache_conf /none "" "$WORK/apache/error.log" \
+        "$APACHE" -f "$WORK/httpd.conf" -DFOREGROUND
+    APACHE_PID=$HTTP_PID
 }
 
 start_redis

@@ -26,12 +26,8 @@ h() {
 }
 
 start_hostile() {
-    rm -f "$HSOCK"
-    "$HOSTILE" -l "unix:$HSOCK" 2>>"$WORK/backend.log" 8>&- &
-    HOSTILE_PID=$!
-    track "$HOSTILE_PID"
-    wait_until 10 eval "alive $HOSTILE_PID && h count >/dev/null 2>&1" ||
-        fail "hostile_backend did not start"
+    launch_backend hostile_backend "$HSOCK" "$WORK/backend.log" \
+        "$HOSTILE" -l "unix:$HSOCK"
 }
 
 # hreq NAME CALLER [fcgi_get option]... URI: a request through bocache as

@@ -11,9 +11,6 @@ start_bocache
 
 KEY_A='alpha-SeCrEt-0001'
 KEY_B='beta-SeCrEt-0002'
-hash_of() {
-    printf '%s' "$1" | sha256sum | cut -c1-32
-}
 
 # --- api_key ---------------------------------------------------------------
 S='/api/v1/sports/list?page=1'
@@ -30,7 +27,7 @@ assert_eq "$(call_of "$WORK/a1")" "$(call_of "$WORK/a3")" \
     "api_key: key A still gets A's entry"
 assert_eq 2 "$(backend_count)" "api_key: two keys, two backend calls"
 
-KA="bocache:api_key:k=$(hash_of "$KEY_A"):/api/v1/sports/list?page=1"
+KA="bocache:api_key:k=$(api_key_hash "$KEY_A"):/api/v1/sports/list?page=1"
 wait_key "$KA" || fail "no entry $KA; keys: $(redis_keys | tr '\n' ' ')"
 ok "api_key: the entry key holds k= and 32 hex digits of SHA-256"
 ttl=$(rcli ttl "$KA")

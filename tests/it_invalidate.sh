@@ -9,61 +9,16 @@
 
 CHANNEL=bocache:invalidate
 
-# gw N [fcgi_get option]... URI: a request through gateway N (1 or 2).
-gw() {
-    local g=$1 sock rc=0
-    shift
-    local n=$#
-    if [ "$g" = 1 ]; then sock=$BOCACHE_SOCK; else sock=$BOCACHE_SOCK2; fi
-    "$FCGI_GET" "${@:1:n-1}" "unix:$sock" "${!n}" || rc=$?
-    [ "$rc" -eq 0 ] || fail "gateway $g: no complete answer to ${!n} (exit $rc)"
-}
-
-# An entry is named "PARTNER URI" ("- URI" for a public endpoint).
+# Entries (tests/setup's prime and probe) are named "PARTNER URI" ("- URI"
+# for a public endpoint).
 entry_opts() {
     local p=${1%% *}
     if [ "$p" != - ]; then
         printf '%s\n' -H "X-Partner-Id: $p" -H 'Origin: https://a.example'
     fi
 }
-
-# probe N ENTRY: HIT when gateway N has ENTRY stored, else MISS. A HEAD is
-# answered from the GET entry and a HEAD miss is not stored, so probing
-# changes nothing.
-probe() {
-    local opts=()
-    mapfile -t opts < <(entry_opts "$2")
-    gw "$1" -X HEAD "${opts[@]+"${opts[@]}"}" "${2#* }" >"$WORK/probe"
-    xcache "$WORK/probe"
-}
-
-refill_unless_hit() {
-    local opts=()
-    [ "$(probe 1 "$1")" = HIT ] && return 0
-    sleep 0.2
-    [ "$(probe 1 "$1")" = HIT ] && return 0
-    mapfile -t opts < <(entry_opts "$1")
-    gw 1 "${opts[@]+"${opts[@]}"}" "${1#* }" >/dev/null
-    return 1
-}
-
-# prime ENTRY...: stores each ENTRY (through gateways 1 and 2 in turn) and
-# waits until both gateways answer it as a HIT.
-prime() {
-    local e g=1 opts=()
-    for e in "$@"; do
-        mapfile -t opts < <(entry_opts "$e")
-        gw "$g" "${opts[@]+"${opts[@]}"}" "${e#* }" >/dev/null
-        g=$((3 - g))
-    done
-    for e in "$@"; do
-        # A fill that met a Redis fault on a busy machine was not stored:
-        # ask again.
-        wait_until 5 refill_unless_hit "$e" ||
-            fail "entry '$e' was not stored"
-        [ "$(probe 2 "$e")" = HIT ] ||
-            fail "entry '$e' is a HIT on gateway 1 but not on gateway 2"
-    done
+entry_uri() {
+    printf '%s\n' "${1#* }"
 }
 
 # expect_gone WHAT ENTRY... / expect_kept WHAT ENTRY...: on both gateways.
@@ -110,18 +65,6 @@ pub() {
     publish_when_heard "$CHANNEL" 2 "$1"
 }
 
-# The number of lines in both logs, to look at new lines only.
-log_mark() {
-    MARK1=$(wc -l <"$BOCACHE_LOG")
-    MARK2=$(wc -l <"$BOCACHE_LOG2")
-}
-new_lines() {
-    if [ "$1" = 1 ]; then
-        tail -n +$((MARK1 + 1)) "$BOCACHE_LOG"
-    else
-        tail -n +$((MARK2 + 1)) "$BOCACHE_LOG2"
-    fi
-}
 # removals TEXT: the "N entries removed" lines since log_mark that hold
 # TEXT, from both gateways.
 removals() {
@@ -404,14 +347,6 @@ assert_eq 1 "$({ new_lines 1; new_lines 2; } |
 # probes both gateways at once (one fcgi_get each) and reads the answers with
 # builtins. The bound is checked against the end of the probe that saw the
 # MISS, so it is never understated.
-ms_now() { # ms_now VAR
-    if [ -n "${EPOCHREALTIME:-}" ]; then
-        local _us=${EPOCHREALTIME/[.,]/}
-        printf -v "$1" '%s' $((_us / 1000))
-    else
-        printf -v "$1" '%s' "$(date +%s%3N)"
-    fi
-}
 xcache_of() { # xcache_of FILE VAR
     local _line _v=""
     while IFS= read -r _line; do
@@ -440,17 +375,17 @@ probe_round() { # probe_round [URI]
     wait $pids || true
 }
 b0=0 b1=0
-ms_now b0
+stamp b0
 probe_round
-ms_now b1
+stamp b1
 xcache_of "$WORK/timed1" g1
 xcache_of "$WORK/timed2" g2
 [ "$g1" = HIT ] && [ "$g2" = HIT ] ||
     fail "before the timed PUBLISH the gateways say $g1 and $g2, not HIT"
 probe_ms=$((b1 - b0))
-ms_now b0
+stamp b0
 probe_round "/api/v1/partner/probe-miss-$$"
-ms_now b1
+stamp b1
 xcache_of "$WORK/timed1" g1
 xcache_of "$WORK/timed2" g2
 [ "$g1" = MISS ] && [ "$g2" = MISS ] ||
@@ -463,20 +398,18 @@ t0=0 t_pub=0
 redis_open
 wait_subscribed "$CHANNEL" 2 ||
     fail "before the timed PUBLISH $(subscribers "$CHANNEL") clients are subscribed, not the 2 gateways"
-ms_now t0
-printf '*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n' \
-    ${#CHANNEL} "$CHANNEL" ${#MSG} "$MSG" >&"$REDIS_WFD"
-IFS= read -r -t 5 -u "$REDIS_RFD" reply || reply="no answer"
-ms_now t_pub
-[ "${reply%$'\r'}" = :2 ] ||
-    fail "the timed PUBLISH reached '${reply%$'\r'}' subscribers, not :2"
+stamp t0
+rcmd PUBLISH "$CHANNEL" "$MSG"
+stamp t_pub
+[ "$REPLY_VAL" = 2 ] ||
+    fail "the timed PUBLISH reached '$REPLY_VAL' subscribers, not 2"
 g1=HIT g2=HIT rounds=0 t=$t0
 while [ "$g1" != MISS ] || [ "$g2" != MISS ]; do
     [ $((t - t0)) -le $bound ] ||
         fail "$((t - t0)) ms after the PUBLISH gateway 1 says $g1 and gateway 2 says $g2 for '$P42A' (the entry should be gone from both within 100 ms plus the probe's own $probe_ms ms)"
     rounds=$((rounds + 1))
     probe_round
-    ms_now t
+    stamp t
     xcache_of "$WORK/timed1" g1
     xcache_of "$WORK/timed2" g2
 done

@@ -15,11 +15,6 @@ CHANNEL=bocache:invalidate
 TAGS=bocache:#tagz
 LEASES=bocache:#leasez
 
-# cache_status FILE: the Cache-Status header of a saved answer.
-cache_status() {
-    header Cache-Status "$1"
-}
-
 # zcard KEY / exists KEY: as Redis says.
 zcard() {
     rcli ZCARD "$1"

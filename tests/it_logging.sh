@@ -16,7 +16,7 @@
 [ -x "$BOCACHE" ] || fail "$BOCACHE is not built"
 
 API_KEY=sekret-XYZ
-KEY_HASH=$(printf '%s' "$API_KEY" | sha256sum | cut -c1-32)
+KEY_HASH=$(api_key_hash "$API_KEY")
 
 # A query parameter is part of the cache key (the contract: QUERY is the
 # query string less the endpoint's ignore_params); only the X-Api-Key
@@ -194,14 +194,9 @@ with open(sys.argv[1] + \"/syslog.out\", \"ab\", 0) as f:
 
 # start_bocache_in NSPID: start_bocache, in the mount namespace of NSPID.
 start_bocache_in() {
-    rm -f "$BOCACHE_SOCK"
-    nsenter -t "$1" -m -- "$BOCACHE" -c "$CONFIG" -l "unix:$BOCACHE_SOCK" \
-        >>"$BOCACHE_LOG" 2>&1 8>&- &
-    BOCACHE_PID=$!
-    track "$BOCACHE_PID"
-    wait_until 10 eval "bocache_ready || ! alive $BOCACHE_PID" ||
-        fail "bocache did not answer within 10 s"
-    alive "$BOCACHE_PID" || fail "bocache exited at start"
+    launch_gateway bocache "$BOCACHE_SOCK" "$BOCACHE_LOG" \
+        nsenter -t "$1" -m -- "$BOCACHE" -c "$CONFIG" -l "unix:$BOCACHE_SOCK"
+    BOCACHE_PID=$LAUNCHED_PID
 }
 
 # messages: what the listener got, one message a line.
@@ -239,17 +234,11 @@ elif command -v strace >/dev/null; then
     # glibc's connect fails and the message is dropped, so the attempts are
     # what can be seen; with one, the messages themselves.
     echo "# no private /dev/log here (needs root, unshare, socat or python3): strace" >&8
-    rm -f "$BOCACHE_SOCK"
-    strace -f -qq -o "$WORK/strace.out" -s 300 \
+    launch_gateway "bocache under strace" "$BOCACHE_SOCK" "$BOCACHE_LOG" \
+        strace -f -qq -o "$WORK/strace.out" -s 300 \
         -e trace=connect,sendto,sendmsg \
-        "$BOCACHE" -c "$CONFIG" -l "unix:$BOCACHE_SOCK" \
-        >>"$BOCACHE_LOG" 2>&1 8>&- &
-    STRACE_PID=$!
-    track "$STRACE_PID"
-    # shellcheck disable=SC2016 # expanded by eval
-    wait_until 10 eval '[ -S "$BOCACHE_SOCK" ] && "$FCGI_GET" -t 2000 \
-        "unix:$BOCACHE_SOCK" /__count >/dev/null 2>&1' ||
-        fail "bocache under strace did not answer within 10 s"
+        "$BOCACHE" -c "$CONFIG" -l "unix:$BOCACHE_SOCK"
+    STRACE_PID=$LAUNCHED_PID
     traffic "syslog (strace)"
     BOCACHE_PID=$(pgrep -P "$STRACE_PID" | head -n 1)
     [ -n "$BOCACHE_PID" ] || fail "no bocache under strace"

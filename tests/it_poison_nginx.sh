@@ -69,7 +69,7 @@ creq() {
 field() {
     body "$WORK/$1" | sed -n "s/.* $2=\([^ ]*\).*/\1/p" | head -n 1
 }
-cs() { header Cache-Status "$WORK/$1"; }
+cs() { cache_status "$WORK/$1"; }
 xc() { xcache "$WORK/$1"; }
 callno() { call_of "$WORK/$1"; }
 
@@ -119,9 +119,7 @@ rkeys=$(rcli --scan --pattern 'bocache:partner_id_and_origin:*decoded*')
 assert_match '^bocache:partner_id_and_origin:p=42,o=:' "$rkeys" "[partner] ... as partner p=42"
 entry_gone() { [ -z "$(rcli --scan --pattern 'bocache:partner_id_and_origin:p=42,o=:/api/v1/partner/decoded*')" ]; }
 # Pub/sub is at-most-once: publish only once the gateway listens.
-wait_until 10 eval '[ "$(rcli PUBSUB NUMSUB bocache:invalidate | tail -n 1)" -ge 1 ]' ||
-    fail "[partner] the gateway is not subscribed to bocache:invalidate"
-rcli PUBLISH bocache:invalidate '{"id":"poison-p42-'$$'","partner_id":"42"}' >/dev/null
+publish_when_heard bocache:invalidate 1 '{"id":"poison-p42-'$$'","partner_id":"42"}'
 wait_until 5 entry_gone || fail "[partner] {\"partner_id\":\"42\"} left the ?partner_id=4%32 entry"
 ok "[partner] {\"partner_id\":\"42\"} removes the entry of ?partner_id=4%32"
 

@@ -73,11 +73,10 @@ req "$M" >/dev/null
 req "$M" >/dev/null
 req "$M" >"$WORK/m1"
 assert_match 'detail=memory' "$(header Cache-Status "$WORK/m1")" "the entry is served from the memory tier"
-reloads() { grep -c 'configuration .* reloaded' "$BOCACHE_LOG" || true; }
 before=$(reloads)
 write_config workers=2 cache.stale_ttl=60 backend.timeout_ms=1500 \
     cache.memory_size=8388608 cache.memory_ttl=30 'redis.address="127.0.0.1:1"'
 kill -HUP "$BOCACHE_PID"
-wait_until 10 eval '[ "$(reloads)" -gt "$before" ]' || fail "SIGHUP was not taken"
+wait_until 10 reloads_since "$before" 1 || fail "SIGHUP was not taken"
 req "$M" >"$WORK/m2"
 assert_eq BYPASS "$(xcache "$WORK/m2")" "after SIGHUP, with no subscription, the memory tier does not answer (BYPASS, Redis away)"

@@ -26,14 +26,10 @@ wait_subscribed "$CHANNEL" 1 ||
     fail "bocache did not subscribe to $CHANNEL over the unix socket ($(subscribers "$CHANNEL"))"
 ok "bocache subscribed to $CHANNEL over the unix socket"
 
-# to_memory URI: GETs until the answer comes from the memory tier.
-from_memory() {
-    req "$1" >"$WORK/m"
-    header Cache-Status "$WORK/m" | grep -q 'detail=memory'
-}
-to_memory() {
-    wait_until 5 from_memory "$1" ||
-        fail "$1 never came from the memory tier ($(header Cache-Status "$WORK/m"))"
+# in_memory URI: GETs until the answer comes from the memory tier.
+in_memory() {
+    to_memory "$1" ||
+        fail "$1 never came from the memory tier ($(cache_status "$WORK/fetched"))"
 }
 # removed ID: the gateway's "N entries removed" line for message ID.
 removed() {
@@ -45,7 +41,7 @@ removed() {
 M=/api/v1/public/unix/m
 R=/api/v1/public/unix/r
 req "$M" >/dev/null
-to_memory "$M"
+in_memory "$M"
 ok "$M is served from the memory tier"
 rcli UNLINK "bocache:none:-:$M" >/dev/null
 assert_match 'detail=memory' "$(req "$M" | header Cache-Status)" \
@@ -68,12 +64,11 @@ assert_eq MISS "$(req "$M" | xcache /dev/stdin)" "the message dropped $M from th
 assert_eq MISS "$(req "$R" | xcache /dev/stdin)" "$R is a MISS after the message"
 
 # A second message, without id: the subscription still delivers.
-to_memory "$R"
-mark=$(wc -l <"$BOCACHE_LOG")
+in_memory "$R"
+log_mark
 publish_when_heard "$CHANNEL" 1 'bocache:none:-:/api/v1/public/unix/r'
 applied() {
-    tail -n +$((mark + 1)) "$BOCACHE_LOG" |
-        grep -qF 'invalidation bocache:none:-:/api/v1/public/unix/r: 1 entries removed'
+    new_lines | grep -qF 'invalidation bocache:none:-:/api/v1/public/unix/r: 1 entries removed'
 }
 wait_until 5 applied || fail "a second message (no id) was not applied"
 ok "a second message (no id) is applied too"

@@ -125,18 +125,14 @@ assert_eq "$before" "$(backend_count)" "the refused status request is not forwar
 
 # --- a backend head with CR, NUL or folding ----------------------------------------------
 EVIL_SOCK=$WORK/evil.sock
-"$EVIL" -l "unix:$EVIL_SOCK" 2>>"$WORK/evil.log" 8>&- &
-EVIL_PID=$!
-track "$EVIL_PID"
-wait_until 5 eval "\"$FCGI_GET\" -t 1000 unix:$EVIL_SOCK /__count >/dev/null 2>&1" ||
-    fail "evil_backend did not start"
+launch_backend evil_backend "$EVIL_SOCK" "$WORK/evil.log" \
+    "$EVIL" -l "unix:$EVIL_SOCK"
+EVIL_PID=$LAUNCHED_PID
 sed "s|unix:$BACKEND_SOCK|unix:$EVIL_SOCK|" "$CONFIG" >"$WORK/evil.conf"
 EBC_SOCK=$WORK/evil-bocache.sock
-"$BOCACHE" -c "$WORK/evil.conf" -l "unix:$EBC_SOCK" >>"$WORK/evil-bocache.log" 2>&1 8>&- &
-EBC_PID=$!
-track "$EBC_PID"
-wait_until 10 eval "[ -S $EBC_SOCK ] && \"$FCGI_GET\" -t 1000 unix:$EBC_SOCK /__count >/dev/null 2>&1" ||
-    fail "bocache in front of evil_backend did not start"
+launch_gateway "bocache in front of evil_backend" "$EBC_SOCK" \
+    "$WORK/evil-bocache.log" "$BOCACHE" -c "$WORK/evil.conf" -l "unix:$EBC_SOCK"
+EBC_PID=$LAUNCHED_PID
 evil_count() {
     "$FCGI_GET" -b "unix:$EVIL_SOCK" /__count
 }
@@ -254,11 +250,9 @@ auth_bocache() {
         -e "s|^redis: {|redis: {\n  password = \"$1\";|" \
         -e 's|log_level = "debug"|log_level = "info"|' "$CONFIG" >"$WORK/$2.conf"
     grep -qF "\"$AADDR\"" "$WORK/$2.conf" || fail "could not write $2.conf"
-    "$BOCACHE" -c "$WORK/$2.conf" -l "unix:$WORK/$2.sock" >>"$WORK/$2.log" 2>&1 8>&- &
-    AB_PID=$!
-    track "$AB_PID"
-    wait_until 10 eval "[ -S $WORK/$2.sock ] && \"$FCGI_GET\" -t 1000 unix:$WORK/$2.sock /__count >/dev/null 2>&1" ||
-        fail "bocache with redis.password ($2) did not start"
+    launch_gateway "bocache with redis.password ($2)" "$WORK/$2.sock" \
+        "$WORK/$2.log" "$BOCACHE" -c "$WORK/$2.conf" -l "unix:$WORK/$2.sock"
+    AB_PID=$LAUNCHED_PID
 }
 auth_bocache "$PW" goodpw
 "$FCGI_GET" "unix:$WORK/goodpw.sock" /api/v1/public/auth >"$WORK/p1"
@@ -289,11 +283,9 @@ ok "the -l unix: socket is not world-writable ($mode)"
 export TMPDIR=$WORK
 write_config backend.address=@unset
 CSOCK=$WORK/child-bocache.sock
-"$BOCACHE" -c "$CONFIG" -l "unix:$CSOCK" -- "$TEST_BACKEND" >>"$WORK/child.log" 2>&1 8>&- &
-CPID=$!
-track "$CPID"
-wait_until 10 eval "[ -S $CSOCK ] && \"$FCGI_GET\" -t 1000 unix:$CSOCK /__count >/dev/null 2>&1" ||
-    fail "bocache -- test_backend did not start"
+launch_gateway "bocache -- test_backend" "$CSOCK" "$WORK/child.log" \
+    "$BOCACHE" -c "$CONFIG" -l "unix:$CSOCK" -- "$TEST_BACKEND"
+CPID=$LAUNCHED_PID
 dir=$(find "$WORK" -maxdepth 1 -type d -name 'bocache.*' | head -n 1)
 [ -n "$dir" ] || fail "no private socket directory bocache.* under TMPDIR=$WORK"
 assert_eq 700 "$(stat -c %a "$dir")" "the child backend's socket directory is 0700"

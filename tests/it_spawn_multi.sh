@@ -40,15 +40,6 @@ backend_pids() {
     done | sort -n
 }
 
-# child_of PID: the test_backend children of bocache PID.
-child_of() {
-    local p
-    for p in $(pgrep -P "$1" || true); do
-        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = test_backend ] && alive "$p" &&
-            echo "$p"
-    done
-}
-
 # sock_of PID: the path of the unix socket that PID has as fd 0.
 sock_of() {
     local ino
@@ -60,7 +51,7 @@ sock_of() {
 # count_of PID: the counted requests of the test backend child of bocache PID.
 count_of() {
     local c s
-    c=$(child_of "$1" | head -n 1)
+    c=$(child_of "$1" test_backend | head -n 1)
     s=$(sock_of "$c")
     [ -n "$s" ] || { echo "?"; return; }
     "$FCGI_GET" -t 2000 -b "unix:$s" /__count 2>/dev/null || echo "?"
@@ -95,7 +86,7 @@ all_up() {
     local p
     [ "$(bocache_pids | wc -l)" -eq "$N" ] || return 1
     for p in $(bocache_pids); do
-        [ -n "$(child_of "$p")" ] || return 1
+        [ -n "$(child_of "$p" test_backend)" ] || return 1
     done
     "$FCGI_GET" -t 2000 "unix:$BOCACHE_SOCK" /__count >/dev/null 2>&1
 }
@@ -114,7 +105,7 @@ assert_eq "$(readlink "/proc/${BC[0]}/fd/0")" "$(readlink "/proc/${BC[1]}/fd/0")
 CH=()
 DIRS=()
 for i in 0 1; do
-    kids=$(child_of "${BC[$i]}")
+    kids=$(child_of "${BC[$i]}" test_backend)
     assert_eq 1 "$(echo "$kids" | wc -l)" "bocache ${BC[$i]} has one test_backend child ($kids)"
     CH[i]=$kids
     track "$kids"
@@ -222,17 +213,17 @@ c1a=$(count_of "${BC[1]}")
 burst k 4 10 "/api/v1/uncached/afterkill?n="
 echo "# requests right after the kill: 40 sent, $(bad k) failed" >&8
 assert_le 2 "$(bad k)" "right after kill -9 of ${BC[0]}'s backend: at most 2 of 40 requests fail"
-assert_eq "${CH[1]}" "$(child_of "${BC[1]}")" "the other process keeps its backend (${CH[1]})"
+assert_eq "${CH[1]}" "$(child_of "${BC[1]}" test_backend)" "the other process keeps its backend (${CH[1]})"
 c1b=$(count_of "${BC[1]}")
 [ $((c1b - c1a)) -gt 0 ] || fail "the other process did not serve after the kill"
 ok "the other process went on serving ($((c1b - c1a)) calls)"
 restarted() {
     local p
-    p=$(child_of "${BC[0]}")
+    p=$(child_of "${BC[0]}" test_backend)
     [ -n "$p" ] && [ "$p" != "$OLD" ] && [ -n "$(sock_of "$p")" ]
 }
 wait_until 5 restarted || fail "bocache ${BC[0]} did not restart its backend within 5 s"
-CH[0]=$(child_of "${BC[0]}")
+CH[0]=$(child_of "${BC[0]}" test_backend)
 track "${CH[0]}"
 ok "bocache ${BC[0]} restarted its backend ($OLD -> ${CH[0]})"
 assert_eq "${DIRS[0]}" "$(dirname "$(sock_of "${CH[0]}")")" \
