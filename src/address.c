@@ -1,6 +1,8 @@
 /* address.c: "unix:/path" and "host:port" socket addresses. */
 #include "address.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -14,47 +16,86 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* A port is 1..65535 written in decimal digits only, so that "80x" or
+ * "+80" are not silently read as 80. Returns it, or 0. */
+static int port_number(const char *s)
+{
+    int port = 0;
+    if (*s == '\0' || strlen(s) > 5)
+        return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        port = port * 10 + (*s - '0');
+    }
+    return port <= 65535 ? port : 0;
+}
+
+/* A host is a bracketed IPv6 address or a name / IPv4 address made of the
+ * characters host names use; resolving it is the connecting module's job.
+ * 255 bytes is the longest DNS name, and what bc_address holds. */
+static int valid_host(const char *h, size_t len)
+{
+    char buf[INET6_ADDRSTRLEN + 2];
+    struct in6_addr a6;
+    if (len == 0 || len >= sizeof((bc_address *)0)->host)
+        return 0;
+    if (h[0] == '[') {
+        if (len < 3 || h[len - 1] != ']' || len - 2 >= sizeof buf)
+            return 0;
+        memcpy(buf, h + 1, len - 2);
+        buf[len - 2] = '\0';
+        return inet_pton(AF_INET6, buf, &a6) == 1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if (!isalnum(c) && c != '.' && c != '-' && c != '_')
+            return 0;
+    }
+    return 1;
+}
+
+const char *bc_address_check(const char *text)
+{
+    if (strncmp(text, "unix:", 5) == 0) {
+        if (text[5] != '/')
+            return "must be \"unix:/absolute/path\" (the path must be "
+                   "absolute)";
+        /* The path must fit sockaddr_un with its terminating NUL. */
+        if (strlen(text + 5) >= sizeof((bc_address *)0)->path)
+            return "has a unix socket path that is too long";
+        return NULL;
+    }
+    const char *colon = strrchr(text, ':');
+    if (colon == NULL || !valid_host(text, (size_t)(colon - text)))
+        return "must be \"unix:/absolute/path\" or \"host:port\"";
+    if (port_number(colon + 1) == 0)
+        return "must end in a port between 1 and 65535";
+    return NULL;
+}
+
 int bc_address_parse(const char *text, bc_address *out, char *err,
                      size_t errlen)
 {
     memset(out, 0, sizeof *out);
+    const char *why = bc_address_check(text);
+    if (why) {
+        snprintf(err, errlen, "'%s' %s", text, why);
+        return -1;
+    }
     if (strncmp(text, "unix:", 5) == 0) {
-        const char *path = text + 5;
-        if (path[0] != '/' || strlen(path) >= sizeof out->path) {
-            snprintf(err, errlen,
-                     "'%s': a unix socket address is unix:/absolute/path "
-                     "(at most %zu bytes)",
-                     text, sizeof out->path - 1);
-            return -1;
-        }
         out->is_unix = 1;
-        strcpy(out->path, path);
+        strcpy(out->path, text + 5);
         return 0;
     }
     const char *colon = strrchr(text, ':');
-    char *end;
-    long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    if (!colon || colon == text || colon[1] == '\0' || *end != '\0' ||
-        port < 1 || port > 65535 ||
-        (size_t)(colon - text) >= sizeof out->host) {
-        snprintf(err, errlen,
-                 "'%s': expected unix:/path or host:port with a port "
-                 "from 1 to 65535",
-                 text);
-        return -1;
-    }
-    memcpy(out->host, text, (size_t)(colon - text));
-    /* Accept "[::1]:6379" as well as "::1" style hosts in brackets. */
-    if (out->host[0] == '[') {
-        size_t n = strlen(out->host);
-        if (n < 3 || out->host[n - 1] != ']') {
-            snprintf(err, errlen, "'%s': unbalanced brackets in host", text);
-            return -1;
-        }
-        memmove(out->host, out->host + 1, n - 2);
-        out->host[n - 2] = '\0';
-    }
-    out->port = (int)port;
+    size_t n = (size_t)(colon - text);
+    /* "[::1]:6379": the brackets only delimit the host. */
+    if (text[0] == '[')
+        memcpy(out->host, text + 1, n - 2);
+    else
+        memcpy(out->host, text, n);
+    out->port = port_number(colon + 1);
     return 0;
 }
 

@@ -12,8 +12,18 @@ typedef struct bc_address {
     int port;
 } bc_address;
 
-/* Parses TEXT into OUT. Returns 0, or -1 with a message in ERR saying what
- * form is expected. */
+/* The one set of rules for an address, shared by the configuration
+ * check and everything that parses one: "unix:" and an absolute path that
+ * fits a sockaddr_un, or a host and a port after the last ':'. The host
+ * is a name or IPv4 address of letters, digits, '.', '-' and '_' (at most
+ * 255 bytes), or an IPv6 address in brackets; the port is 1 to 65535 in
+ * decimal digits only. Returns NULL when TEXT follows them, else what it
+ * must be, as a phrase to follow its name ("must end in a port between 1
+ * and 65535"); a static string. Pure. */
+const char *bc_address_check(const char *text);
+
+/* Parses TEXT into OUT by bc_address_check's rules ("[::1]:6379" gives
+ * host "::1"). Returns 0, or -1 with "'TEXT' PHRASE" in ERR. */
 int bc_address_parse(const char *text, bc_address *out, char *err,
                      size_t errlen);
 

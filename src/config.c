@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/un.h>
+
+#include "address.h"
 
 /* Enum settings are stored through an int pointer, which is only sound if
  * the enums have the size of an int. */
@@ -79,7 +80,6 @@ static const char *const keytype_names[] = {"api_key", "partner_id_and_origin",
 /* Redis refuses string values over 512 MiB, so no larger entry can be kept. */
 #define MAX_OBJECT 536870912L
 
-static const char *check_address(const char *s);
 static const char *check_prefix(const char *s);
 static const char *check_nonempty(const char *s);
 static const char *check_header(const char *s);
@@ -91,11 +91,13 @@ static const char *check_path(const char *s);
 #define C(m) offsetof(bc_config, m)
 #define E(m) offsetof(bc_endpoint, m)
 
+/* Addresses are checked by address.c, by the rules they are parsed by
+ * when connecting, so nothing that passes here is refused there. */
 static const struct field backend_fields[] = {
     {.name = "address",
      .type = T_STRING,
      .off = C(backend.address),
-     .check = check_address},
+     .check = bc_address_check},
     {.name = "connect_timeout_ms",
      .type = T_INT,
      .off = C(backend.connect_timeout_ms),
@@ -123,7 +125,7 @@ static const struct field redis_fields[] = {
      .type = T_STRING,
      .off = C(redis.address),
      .sdef = "127.0.0.1:6379",
-     .check = check_address},
+     .check = bc_address_check},
     {.name = "db", .type = T_INT, .off = C(redis.db), .min = 0, .max = INT_MAX},
     {.name = "password",
      .type = T_STRING,
@@ -310,66 +312,6 @@ static const struct field root_fields[] = {
 #undef E
 
 /* ---- value rules ---- */
-
-/* A port is 1..65535 written in decimal digits only, so that "80x" or "+80"
- * are not silently read as 80. */
-static int valid_port(const char *s)
-{
-    long port = 0;
-    if (*s == '\0' || strlen(s) > 5)
-        return 0;
-    for (; *s; s++) {
-        if (!isdigit((unsigned char)*s))
-            return 0;
-        port = port * 10 + (*s - '0');
-    }
-    return port >= 1 && port <= 65535;
-}
-
-/* A host is a bracketed IPv6 address or a name / IPv4 address made of the
- * characters host names use; resolving it is the connecting module's job.
- * 255 bytes is the longest DNS name, and what bc_address holds. */
-static int valid_host(const char *h, size_t len)
-{
-    char buf[INET6_ADDRSTRLEN + 2];
-    struct in6_addr a6;
-    if (len == 0 || len > 255)
-        return 0;
-    if (h[0] == '[') {
-        if (len < 3 || h[len - 1] != ']' || len - 2 >= sizeof buf)
-            return 0;
-        memcpy(buf, h + 1, len - 2);
-        buf[len - 2] = '\0';
-        return inet_pton(AF_INET6, buf, &a6) == 1;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)h[i];
-        if (!isalnum(c) && c != '.' && c != '-' && c != '_')
-            return 0;
-    }
-    return 1;
-}
-
-static const char *check_address(const char *s)
-{
-    static const char form[] =
-        "must be \"unix:/absolute/path\" or \"host:port\"";
-    if (strncmp(s, "unix:", 5) == 0) {
-        if (s[5] != '/')
-            return "must be \"unix:/absolute/path\" (the path must be "
-                   "absolute)";
-        /* The path must fit sockaddr_un with its terminating NUL. */
-        if (strlen(s + 5) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-            return "has a unix socket path that is too long";
-        return NULL;
-    }
-    const char *colon = strrchr(s, ':');
-    if (colon == NULL || !valid_host(s, (size_t)(colon - s)))
-        return form;
-    if (!valid_port(colon + 1))
-        return "must end in a port between 1 and 65535";
-    return NULL;
-}
 
 /* The prefix starts every key and is used in SCAN patterns, so it must hold
  * neither the key separator nor a glob metacharacter; SPEC 4 narrows it to
