@@ -1,12 +1,26 @@
 #!/bin/bash
-# demo.sh: installs what is missing, builds bocache, and shows it working:
-# a private redis-server, php-cgi as the application, bocache in front of
-# it and nginx in front of bocache, all on loopback in a temp dir; then
-# MISS, HIT, another caller's MISS, and invalidations published with
-# redis-cli and with bocache-ctl. Stops everything it started.
+# demo.sh [--install-deps]: builds bocache and shows it working: a private
+# redis-server, php-cgi as the application, bocache in front of it and
+# nginx in front of bocache, all on loopback in a temp dir; then MISS, HIT,
+# another caller's MISS, and invalidations published with redis-cli and
+# with bocache-ctl. Stops everything it started. With --install-deps (or
+# BOCACHE_INSTALL_DEPS=1) it first installs the Debian 12 packages that are
+# missing (tools/deps.sh); otherwise it names what is missing and stops.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-sh "$top/tools/deps.sh"
+case ${1:-} in
+--install-deps) BOCACHE_INSTALL_DEPS=1 ;;
+"") ;;
+*)
+    echo "usage: bash tools/demo.sh [--install-deps]" >&2
+    exit 2
+    ;;
+esac
+[ "${BOCACHE_INSTALL_DEPS:-}" != 1 ] || sh "$top/tools/deps.sh"
+sh "$top/tools/deps.sh" --check autoconf automake libtoolize pkg-config make \
+    gcc pc:fcgi pc:hiredis pc:libconfig pc:check pc:nettle pc:jansson \
+    redis-server redis-cli php-cgi nginx curl ||
+    { echo "demo: cannot run without them" >&2; exit 1; }
 build="$top/_build/demo"
 if [ ! -f "$build/Makefile" ]; then
     (cd "$top" && autoreconf -fi >/dev/null 2>&1)
@@ -120,9 +134,14 @@ echo
 echo "== the application changes its data and publishes an invalidation"
 echo "   (the response carried X-Cache-Tags: sports)"
 msg='{"id":"demo-1","tags":["sports"]}'
+# Pub/sub is at-most-once: publish once bocache listens, and show the next
+# request once the entries are gone (bocache drops its in-memory copies
+# before it removes them from Redis).
+rcli="redis-cli -p $redis_port"
+wait_for 10 sh -c "[ \"\$($rcli PUBSUB NUMSUB bocache:invalidate | sed -n 2p)\" = 1 ]"
 echo "\$ redis-cli PUBLISH bocache:invalidate '$msg'"
-redis-cli -p "$redis_port" PUBLISH bocache:invalidate "$msg" >/dev/null
-sleep 0.2
+$rcli PUBLISH bocache:invalidate "$msg" >/dev/null
+wait_for 10 sh -c "! $rcli --scan --pattern 'bocache:api_key:*' | grep -q ."
 show "after the invalidation: MISS, fresh data" \
     -H 'X-Api-Key: demo-key-1' "$url"
 show "and cached again: HIT" -H 'X-Api-Key: demo-key-1' "$url"
