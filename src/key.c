@@ -741,9 +741,11 @@ int bc_key_lease_set(const bc_config *cfg, char *out, size_t outlen)
     return own_name(cfg, "leasez", NAME_NONE, NULL, 0, out, outlen);
 }
 
-int bc_key_fill(const bc_config *cfg, const char *token, char *out,
-                size_t outlen)
+int bc_key_fill(const bc_config *cfg, const char *key, size_t len,
+                const char *token, char *out, size_t outlen)
 {
+    (void)key;
+    (void)len;
     return own_name(cfg, "fill", NAME_ENCODED, token, strlen(token), out,
                     outlen);
 }

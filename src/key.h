@@ -165,10 +165,12 @@ const char *bc_key_lease_entry(const bc_config *cfg, const char *name,
  * flight and pass markers. */
 int bc_key_lease_set(const bc_config *cfg, char *out, size_t outlen);
 
-/* PREFIX:#fill:TOKEN, where the fill holding lease token TOKEN stages its
- * value (TOKEN encoded as a segment). */
-int bc_key_fill(const bc_config *cfg, const char *token, char *out,
-                size_t outlen);
+/* PREFIX:#fill:TOKEN, where the fill of entry key KEY[0..LEN) holding
+ * lease token TOKEN stages its value (TOKEN encoded as a segment). KEY is
+ * not part of the name today; SPEC 10's names carry it as a hash tag
+ * (PREFIX:#fill:{KEY}:TOKEN), so callers pass it already. */
+int bc_key_fill(const bc_config *cfg, const char *key, size_t len,
+                const char *token, char *out, size_t outlen);
 
 /* PREFIX:#tagz:TAG, the index of the entries carrying surrogate tag
  * TAG[0..LEN) (encoded as a segment). */

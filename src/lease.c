@@ -72,7 +72,8 @@ int bc_lease_new_token(bc_lease *l, uint64_t base, uint64_t seq)
 {
     snprintf(l->token, sizeof l->token, "%016llx-%llu",
              (unsigned long long)base, (unsigned long long)seq);
-    return bc_key_fill(l->cfg, l->token, l->fill, sizeof l->fill);
+    return bc_key_fill(l->cfg, l->key, strlen(l->key), l->token, l->fill,
+                       sizeof l->fill);
 }
 
 int bc_lease_member(const bc_lease *l, char *out, size_t outlen)

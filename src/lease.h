@@ -44,7 +44,8 @@ typedef struct bc_lease {
     char name[BC_KEY_INTERNAL_MAX]; /* PREFIX:#lease:KEY */
     char set[BC_KEY_MAX];           /* PREFIX:#leasez */
     char token[BC_LEASE_TOKEN_MAX]; /* this attempt's; "" before the first */
-    char fill[BC_KEY_MAX];          /* PREFIX:#fill:TOKEN */
+    /* PREFIX:#fill:TOKEN; room for SPEC 10's PREFIX:#fill:{KEY}:TOKEN */
+    char fill[BC_KEY_INTERNAL_MAX + BC_LEASE_TOKEN_MAX];
 } bc_lease;
 
 /* What the lease of a key is. */

@@ -843,7 +843,8 @@ START_TEST(own_key_names)
     ck_assert_str_eq(out, "bocache:#lease:bocache:none:-:/a?b=1");
     ck_assert_int_eq(bc_key_lease_set(&f.cfg, out, sizeof out), 0);
     ck_assert_str_eq(out, "bocache:#leasez");
-    ck_assert_int_eq(bc_key_fill(&f.cfg, "00ff-7", out, sizeof out), 0);
+    ck_assert_int_eq(
+        bc_key_fill(&f.cfg, key, strlen(key), "00ff-7", out, sizeof out), 0);
     ck_assert_str_eq(out, "bocache:#fill:00ff-7");
     /* A tag is encoded as a segment; a path is taken as keys hold it. */
     ck_assert_int_eq(bc_key_tag_index(&f.cfg, "a:b c", 5, out, sizeof out), 0);
@@ -889,7 +890,7 @@ START_TEST(internal_builders_agree)
     ck_assert_int_eq(bc_key_stats(&f.cfg, b, sizeof b), 0);
     ck_assert_str_eq(a, b);
     ck_assert_int_eq(bc_key_internal(&f.cfg, "fill", "t-1", 3, a, sizeof a), 0);
-    ck_assert_int_eq(bc_key_fill(&f.cfg, "t-1", b, sizeof b), 0);
+    ck_assert_int_eq(bc_key_fill(&f.cfg, "k", 1, "t-1", b, sizeof b), 0);
     ck_assert_str_eq(a, b);
 }
 END_TEST
