@@ -23,9 +23,9 @@
 #include <unistd.h>
 
 #include "cache_control.h"
-#include "conditional.h"
 #include "entry.h"
 #include "fcgi_client.h"
+#include "deliver.h"
 #include "fcgi_out.h"
 #include "fill_policy.h"
 #include "gateway.h"
@@ -37,24 +37,13 @@
 #include "misspred.h"
 #include "passhint.h"
 #include "reason.h"
+#include "status_page.h"
 #include "response.h"
 #include "storable.h"
 #include "store.h"
+#include "worker.h"
 
-/* Index sets an entry joins: its path and up to this many tags less one. A
- * response with more tags is not stored (a tag invalidation must never miss
- * an entry). */
-#define BC_MAX_INDEXES 33
-
-typedef struct worker worker;
-
-/* The CGI variables a request is served by, found in one pass over the
- * parameters (FCGX_GetParam scans them all for every name). */
-typedef struct req_vars {
-    const char *request_uri, *document_uri, *script_name, *method, *query,
-        *if_none_match, *if_modified_since, *authorization, *cookie;
-    int repeated; /* a variable the key or match reads came twice */
-} req_vars;
+typedef struct slot slot;
 
 /* The worker pool. What the workers share beyond it (memory tier,
  * counters, invalidation state) is the gateway's. */
@@ -63,81 +52,33 @@ struct bc_responder {
     bc_gateway_shared *sh;
     int listen_fd;
     _Atomic int stopping;
-    worker *workers;
+    slot *workers;
     int nworkers;
     pthread_mutex_t accept_lock; /* one worker waits for connections */
 };
 
-/* Per-request forwarding state, reset for every request. */
-typedef struct fill {
-    int storable;  /* still a candidate for the store */
-    int head_done; /* the response head was parsed and sent */
-    int bad_head;  /* the backend's head was malformed */
-    int leased;    /* this request holds the key's fill lease */
-    int has_stale; /* w->stale holds an entry within stale_ttl */
-    int use_stale; /* serve the stale entry instead of the backend's error */
-    int lease_named; /* w->lease and w->leases are this key's */
-    long ttl;
-    long content_length; /* declared by the head, -1 when none */
-    size_t head_fill;   /* bytes in w->headbuf */
-    size_t stored_head_len;
-    char tags[1024];
-    size_t tags_len;
-} fill;
-
-struct worker {
+/* One worker thread: its request context and what the pool keeps of it. */
+struct slot {
+    bc_worker w;
     bc_responder *r;
-    bc_gateway_shared *sh; /* the gateway's, borrowed */
     pthread_t thread;
     int started;
     /* Set while the worker waits for a request; only then may stop()
      * interrupt it, so a response being written is never cut by EINTR. */
     _Atomic int in_accept;
-    bc_gateway_ref *ref;  /* the configuration held ... */
-    const bc_config *cfg; /* ... and read by this request */
+    bc_gateway_ref *ref; /* the configuration w.cfg is */
     unsigned generation;
-    FCGX_Request req;
-    req_vars v; /* this request's variables */
-    bc_store *store;
-    bc_fcgi_client *backend;
-    char key[BC_KEY_MAX];
-    char lease[BC_KEY_INTERNAL_MAX]; /* the key's fill lease */
-    char leases[BC_KEY_MAX];         /* the set of fills in flight */
-    char token[48];              /* this fill's lease value */
-    uint64_t token_base, fills;
-    uint64_t mem_gen; /* memory tier generation before the lookup */
-    uint64_t key_hash;   /* bc_key_hash of key */
-    uint64_t hint_gen;   /* sh->hint_gen before the lookup */
-    bc_passhint *hints;  /* keys recently found passing */
-    bc_misspred *pred;   /* endpoints whose lookups keep missing */
-    char *stale; /* a copy of a stale entry kept while refreshing it */
-    size_t stale_len, stale_cap;
-    char idx[BC_MAX_INDEXES][BC_KEY_MAX]; /* index keys of the entry */
-    const bc_endpoint *ep;
-    bc_fill_outcome outcome; /* how the lookup ended, or BYPASS unkeyed */
-    bc_reason reason;        /* the Cache-Status detail */
-    fill f;
-    bc_fcgi_out out; /* the response to the web server */
-    bc_response_head head;
-    char *headbuf; /* backend head as received, BC_RESPONSE_MAX_HEAD */
-    /* The entry being filled: the body is collected straight into it, at
-     * body_off, and the rest encoded in front of it at the end. */
-    char *entry;
-    size_t entry_cap;
-    size_t body_off, body_len;
-    bc_fcgi_param *params;
-    size_t params_cap;
 };
 
 /* ---- configuration ---- */
 
-static const char *backend_address(const worker *w)
+static const char *backend_address(const bc_worker *w)
 {
     return w->sh->backend_address ? w->sh->backend_address
                                   : w->cfg->backend.address;
 }
 
-static int open_backend(worker *w)
+static int open_backend(bc_worker *w)
 {
     const bc_config *cfg = w->cfg;
     char err[256];
@@ -157,77 +98,30 @@ static int open_backend(worker *w)
 }
 
 /* Moves the worker to the configuration in force, between requests. */
-static void follow_config(worker *w)
+static void follow_config(slot *s)
 {
+    bc_worker *w = &s->w;
     unsigned gen = atomic_load(&w->sh->generation);
-    if (gen == w->generation)
+    if (gen == s->generation)
         return;
-    bc_gateway_ref *old = w->ref;
-    w->ref = bc_gateway_hold(w->r->g);
-    w->cfg = bc_gateway_ref_config(w->ref);
-    w->generation = gen;
+    bc_gateway_ref *old = s->ref;
+    s->ref = bc_gateway_hold(w->g);
+    w->cfg = bc_gateway_ref_config(s->ref);
+    s->generation = gen;
     bc_misspred_reset(w->pred); /* endpoints may be numbered anew */
     bc_store_reconfigure(w->store, w->cfg);
     open_backend(w);
-    bc_gateway_release(w->r->g, old);
-}
-
-/* The headers bocache adds to a response come in two halves around the
- * Cache-Status parameters: begin_cache_headers, the parameters (out_str),
- * then end_cache_headers with the Age (or -1 for none) and the blank
- * line. */
-static int begin_cache_headers(worker *w, const char *xcache)
-{
-    if (bc_fcgi_out_str(&w->out, w->cfg->cache.status_header) < 0 ||
-        bc_fcgi_out_add(&w->out, ": ", 2) < 0 || bc_fcgi_out_str(&w->out, xcache) < 0)
-        return -1;
-    static const char cs[] = "\r\nCache-Status: bocache; ";
-    return bc_fcgi_out_add(&w->out, cs, sizeof cs - 1);
-}
-
-static int end_cache_headers(worker *w, long age)
-{
-    if (bc_fcgi_out_add(&w->out, "\r\n", 2) < 0)
-        return -1;
-    if (age >= 0 && (bc_fcgi_out_add(&w->out, "Age: ", 5) < 0 || bc_fcgi_out_long(&w->out, age) < 0 ||
-                     bc_fcgi_out_add(&w->out, "\r\n", 2) < 0))
-        return -1;
-    return bc_fcgi_out_add(&w->out, "\r\n", 2);
-}
-
-/* An error page, only possible while no head has gone out. */
-static void send_error(worker *w, int status, const char *reason)
-{
-    w->out.len = 0;
-    if (bc_fcgi_out_printf(&w->out,
-                   "Status: %d %s\r\nContent-Type: text/plain\r\n"
-                   "Cache-Control: no-store\r\n",
-                   status, reason) < 0 ||
-        begin_cache_headers(w, bc_fill_xcache(w->outcome)) < 0 ||
-        bc_fcgi_out_printf(&w->out, "fwd=%s; detail=backend-%d",
-                   bc_fill_keyed(w->outcome) ? "miss" : "bypass", status) < 0 ||
-        end_cache_headers(w, -1) < 0 ||
-        bc_fcgi_out_printf(&w->out, "%d %s: the application did not answer properly\n",
-                   status, reason) < 0)
-        return;
-    bc_fcgi_out_send_text(&w->out);
-}
-
-/* ---- request parameters ---- */
-
-static const char *param(worker *w, const char *name)
-{
-    return FCGX_GetParam(name, w->req.envp);
+    bc_gateway_release(w->g, old);
 }
 
 /* Fills w->v in one pass over the parameters; the first of a name wins,
  * as with FCGX_GetParam. A repeat of a name the key or the endpoint match
  * reads sets repeated (SPEC 4.1): the backend may read the other copy.
  * The If- headers are only compared against an entry, never keyed. */
-static void scan_vars(worker *w)
+static void scan_vars(bc_worker *w)
 {
 #define VAR(name, field, keyed)                                            \
-    {name "=", sizeof name, offsetof(req_vars, field), keyed}
+    {name "=", sizeof name, offsetof(bc_req_vars, field), keyed}
     static const struct {
         const char *name; /* with the '=' */
         size_t len;
@@ -248,23 +142,25 @@ static void scan_vars(worker *w)
     memset(&w->v, 0, sizeof w->v);
     for (char **e = w->req.envp; e && *e; e++)
         for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
-            const char **slot = (const char **)((char *)&w->v + vars[i].off);
+            const char **field =
+                (const char **)((char *)&w->v + vars[i].off);
             if (**e == vars[i].name[0] &&
                 strncmp(*e, vars[i].name, vars[i].len) == 0) {
-                if (!*slot)
-                    *slot = *e + vars[i].len;
+                if (!*field)
+                    *field = *e + vars[i].len;
                 else
                     w->v.repeated |= vars[i].keyed;
                 break;
             }
         }
+    w->v.head = w->v.method && strcmp(w->v.method, "HEAD") == 0;
 }
 
 /* Looks a request header up by its HTTP name in the CGI variables: the
  * first copy, and how many there are. */
 static const char *header_lookup(void *ctx, const char *name, int *count)
 {
-    worker *w = ctx;
+    bc_worker *w = ctx;
     char var[128] = "HTTP_";
     size_t i = 5;
     *count = 0;
@@ -288,7 +184,7 @@ static const char *header_lookup(void *ctx, const char *name, int *count)
 
 /* Splits the request URI into path and query without copying the path
  * more than once. PATHBUF holds the path. */
-static void request_view(worker *w, bc_request *rq, char *pathbuf,
+static void request_view(bc_worker *w, bc_request *rq, char *pathbuf,
                          size_t cap)
 {
     const char *uri = w->v.request_uri;
@@ -317,102 +213,9 @@ static void request_view(worker *w, bc_request *rq, char *pathbuf,
     rq->repeated_vars = w->v.repeated;
 }
 
-/* ---- serving a hit ---- */
-
-static int is_head(worker *w)
-{
-    const char *m = w->v.method;
-    return m && strcmp(m, "HEAD") == 0;
-}
-
-/* How an entry is served. */
-typedef enum bc_served {
-    BC_SERVED_HIT,    /* fresh, from Redis */
-    BC_SERVED_MEMORY, /* fresh, from the memory tier */
-    BC_SERVED_STALE,  /* past its freshness, within its stale window */
-} bc_served;
-
-/* Our headers on an answer from an entry AGE seconds old. */
-static int hit_headers(worker *w, const bc_entry *e, bc_served as, long age)
-{
-    if (begin_cache_headers(w, as == BC_SERVED_STALE ? "STALE" : "HIT") < 0 ||
-        bc_fcgi_out_str(&w->out, "hit; ttl=") < 0 ||
-        bc_fcgi_out_long(&w->out, (long)e->ttl - age) < 0 ||
-        (as == BC_SERVED_MEMORY &&
-         bc_fcgi_out_str(&w->out, "; detail=memory") < 0))
-        return -1;
-    return end_cache_headers(w, age);
-}
-
-/* Answers 304 with the stored lines a 304 carries (RFC 9110 15.4.5),
- * labelled as the entry is (HIT or STALE). */
-static void send_not_modified(worker *w, const bc_entry *e, long age,
-                              bc_served as)
-{
-    w->out.len = 0;
-    static const char status[] = "Status: 304 Not Modified\r\n";
-    bc_fcgi_out_add(&w->out, status, sizeof status - 1);
-    for (const char *p = e->head, *end = e->head + e->head_len; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *next = nl ? nl + 1 : end;
-        const char *colon = memchr(p, ':', (size_t)(next - p));
-        if (colon && bc_conditional_keep_header(p, (size_t)(colon - p)))
-            bc_fcgi_out_add(&w->out, p, (size_t)(next - p));
-        p = next;
-    }
-    if (hit_headers(w, e, as, age) == 0)
-        bc_fcgi_out_send_text(&w->out);
-}
-
-/* Whether the request's validators match the entry. */
-static int not_modified(worker *w, const bc_entry *e)
-{
-    const char *inm = w->v.if_none_match;
-    const char *ims = w->v.if_modified_since;
-    if (!inm && !ims)
-        return 0;
-    const char *etag = NULL, *lm = NULL;
-    size_t etag_len = 0, lm_len = 0;
-    bc_response_find_line(e->head, e->head_len, "ETag", &etag, &etag_len);
-    bc_response_find_line(e->head, e->head_len, "Last-Modified", &lm,
-                          &lm_len);
-    return bc_conditional_not_modified(etag, etag_len, lm, lm_len, inm, ims);
-}
-
-/* Serves a decoded entry AGE seconds old, AS it was found. */
-static void serve_entry(worker *w, const bc_entry *e, long age, bc_served as)
-{
-    bc_stats_add(&w->sh->stats,
-                 as == BC_SERVED_STALE    ? BC_STAT_STALE
-                 : as == BC_SERVED_MEMORY ? BC_STAT_HIT_MEMORY
-                                          : BC_STAT_HIT,
-                 1);
-    if (not_modified(w, e)) {
-        send_not_modified(w, e, age, as);
-        return;
-    }
-    w->out.len = 0;
-    if (hit_headers(w, e, as, age) < 0)
-        return;
-    size_t body = is_head(w) ? 0 : e->body_len;
-    /* An answer that will not fit in libfcgi's buffer goes out as three
-     * queued records in one writev, head included. */
-    if (e->head_len + w->out.len + body > bc_fcgi_out_room(&w->out))
-        bc_fcgi_out_queue(&w->out, e->head, e->head_len);
-    else
-        bc_fcgi_out_put(&w->out, e->head, e->head_len);
-    bc_fcgi_out_send_text(&w->out);
-    bc_fcgi_out_put(&w->out, e->body, body);
-    /* A large body was queued by reference: write it while the entry
-     * (a Redis reply, a memory tier blob) is certainly still there. A
-     * small one waits in libfcgi's buffer for END_REQUEST. */
-    if (w->out.npend > 0)
-        bc_fcgi_out_flush(&w->out);
-}
-
 /* Keeps a copy of a stale entry: the store's reply buffer is reused by
  * the next command. */
-static int keep_stale(worker *w, const char *data, size_t len)
+static int keep_stale(bc_worker *w, const char *data, size_t len)
 {
     if (len > w->stale_cap) {
         char *p = realloc(w->stale, len);
@@ -427,19 +230,19 @@ static int keep_stale(worker *w, const char *data, size_t len)
     return 0;
 }
 
-static void serve_stale(worker *w)
+static void serve_stale(bc_worker *w)
 {
     bc_entry e;
     if (bc_entry_decode(w->stale, w->stale_len, &e) < 0)
         return;
     long age = (long)bc_entry_age(&e, bc_wall_ms());
     /* A newer fill found by stale_still_valid may be fresh. */
-    serve_entry(w, &e, age, age < (long)e.ttl ? BC_SERVED_HIT : BC_SERVED_STALE);
+    bc_deliver_entry(w, &e, age, age < (long)e.ttl ? BC_SERVED_HIT : BC_SERVED_STALE);
 }
 
 /* Keeps a fresh entry in the memory tier for memory_ttl, never past its
  * own freshness. */
-static void remember(worker *w, const bc_entry *e, const char *data,
+static void remember(bc_worker *w, const bc_entry *e, const char *data,
                      size_t len, long age)
 {
     bc_memtier *mem = w->sh->mem;
@@ -458,7 +261,7 @@ static void remember(worker *w, const bc_entry *e, const char *data,
 }
 
 /* Serves DATA when fresh, keeps it when stale. */
-static bc_fill_look classify(worker *w, const char *data, size_t len)
+static bc_fill_look classify(bc_worker *w, const char *data, size_t len)
 {
     bc_entry e;
     if (bc_entry_decode(data, len, &e) < 0) {
@@ -468,7 +271,7 @@ static bc_fill_look classify(worker *w, const char *data, size_t len)
     }
     long age = (long)bc_entry_age(&e, bc_wall_ms());
     if (age < (long)e.ttl) {
-        serve_entry(w, &e, age, BC_SERVED_HIT);
+        bc_deliver_entry(w, &e, age, BC_SERVED_HIT);
         remember(w, &e, data, len, age);
         return BC_LOOK_HIT;
     }
@@ -483,7 +286,7 @@ static bc_fill_look classify(worker *w, const char *data, size_t len)
  * it, and a newer fill within its stale window takes its place. When
  * Redis cannot answer, the copy stands only if no invalidation has arrived
  * since the lookup and the listener is hearing them. */
-static int stale_still_valid(worker *w)
+static int stale_still_valid(bc_worker *w)
 {
     const char *data;
     size_t len;
@@ -504,7 +307,7 @@ static int stale_still_valid(worker *w)
 }
 
 /* Serves the key from the memory tier when it holds it fresh. */
-static int memory_hit(worker *w)
+static int memory_hit(bc_worker *w)
 {
     bc_memtier *mem = w->sh->mem;
     w->mem_gen = bc_memtier_generation(mem);
@@ -517,7 +320,7 @@ static int memory_hit(worker *w)
     if (bc_entry_decode(b->data, b->len, &e) == 0) {
         long age = (long)bc_entry_age(&e, bc_wall_ms());
         if (age < (long)e.ttl) {
-            serve_entry(w, &e, age, BC_SERVED_MEMORY);
+            bc_deliver_entry(w, &e, age, BC_SERVED_MEMORY);
             hit = 1;
         }
     }
@@ -529,7 +332,7 @@ static int memory_hit(worker *w)
  * marker has left. A key with a stale entry is not remembered: its
  * lookups must keep fetching that entry, the fallback when the backend
  * fails. */
-static void hint_pass(worker *w, long left_ms)
+static void hint_pass(bc_worker *w, long left_ms)
 {
     if (left_ms <= 0 || w->f.has_stale)
         return;
@@ -539,7 +342,7 @@ static void hint_pass(worker *w, long left_ms)
 
 /* Names the key's lease and the set of leases, once per request and only
  * when a miss needs them: a hit never does. */
-static void name_lease(worker *w)
+static void name_lease(bc_worker *w)
 {
     const bc_config *cfg = w->cfg;
     if (w->f.lease_named)
@@ -552,7 +355,7 @@ static void name_lease(worker *w)
 /* Looks the entry up together with its lease state, one round trip, for
  * a key believed to pass: a hit is served as usual; a pass marker sends
  * the request on to the backend without a second round trip. */
-static bc_fill_look lookup_hinted(worker *w, bc_fill_facts *facts)
+static bc_fill_look lookup_hinted(bc_worker *w, bc_fill_facts *facts)
 {
     const char *data;
     size_t len;
@@ -576,7 +379,7 @@ static bc_fill_look lookup_hinted(worker *w, bc_fill_facts *facts)
 
 /* A key that passes, as far as this worker knows: trusted while nothing
  * was invalidated since and invalidations are being heard. */
-static int passhint(worker *w)
+static int passhint(bc_worker *w)
 {
     int h = bc_passhint_get(w->hints, w->key_hash, bc_now_ms(), w->hint_gen);
     if (h == BC_PASSHINT_TRUST && !atomic_load(&w->sh->subscribed))
@@ -586,7 +389,7 @@ static int passhint(worker *w)
 
 /* Tries to become the key's filler; LR also carries the entry as read in
  * the same round trip. */
-static bc_fill_claim take_lease(worker *w, bc_lease_result *lr)
+static bc_fill_claim take_lease(bc_worker *w, bc_lease_result *lr)
 {
     const bc_config *cfg = w->cfg;
     name_lease(w);
@@ -609,13 +412,13 @@ static bc_fill_claim take_lease(worker *w, bc_lease_result *lr)
 }
 
 /* Gives back a lease that was taken for an entry found fresh after all. */
-static void give_back_lease(worker *w)
+static void give_back_lease(bc_worker *w)
 {
     bc_store_lease_release(w->store, w->lease, w->token, w->leases, 0);
     w->f.leased = 0;
 }
 
-static size_t endpoint_number(const worker *w)
+static size_t endpoint_number(const bc_worker *w)
 {
     return (size_t)(w->ep - w->cfg->endpoints);
 }
@@ -625,7 +428,7 @@ static size_t endpoint_number(const worker *w)
  * miss asks Redis once before the backend instead of twice. An entry
  * found is served as a plain lookup would have, and a lease taken for it
  * given back; otherwise FACTS gets what the attempt found. */
-static bc_fill_look lookup_leasing(worker *w, bc_fill_facts *facts)
+static bc_fill_look lookup_leasing(bc_worker *w, bc_fill_facts *facts)
 {
     bc_lease_result lr;
     bc_fill_claim claim = take_lease(w, &lr);
@@ -650,7 +453,7 @@ static bc_fill_look lookup_leasing(worker *w, bc_fill_facts *facts)
 
 /* Reads the entry: from the memory tier, else from Redis, in the way the
  * key's recent history suggests. A fresh entry is served. */
-static bc_fill_look lookup(worker *w, bc_fill_facts *facts)
+static bc_fill_look lookup(bc_worker *w, bc_fill_facts *facts)
 {
     const char *data;
     size_t len;
@@ -669,7 +472,7 @@ static bc_fill_look lookup(worker *w, bc_fill_facts *facts)
         return lookup_hinted(w, facts);
     /* A HEAD miss takes no lease (see bc_fill_policy_next). */
     size_t ep = endpoint_number(w);
-    if (bc_misspred_expect_miss(w->pred, ep) && !is_head(w))
+    if (bc_misspred_expect_miss(w->pred, ep) && !w->v.head)
         return lookup_leasing(w, facts);
     int rc = bc_store_get(w->store, w->key, &data, &len);
     if (rc < 0)
@@ -683,7 +486,7 @@ static bc_fill_look lookup(worker *w, bc_fill_facts *facts)
  * the lookup and the lease are separate round trips, so another fill may
  * have stored the entry and dropped its lease in between; the lease
  * attempt reads the entry again in its own round trip, and serves it. */
-static bc_fill_claim claim_fill(worker *w)
+static bc_fill_claim claim_fill(bc_worker *w)
 {
     bc_lease_result lr;
     bc_fill_claim claim = take_lease(w, &lr);
@@ -697,7 +500,7 @@ static bc_fill_claim claim_fill(worker *w)
 }
 
 /* Waits for another request's fill of the key, up to lock_timeout_ms. */
-static bc_fill_wait wait_fill(worker *w)
+static bc_fill_wait wait_fill(bc_worker *w)
 {
     const bc_config *cfg = w->cfg;
     int64_t deadline = bc_now_ms() + cfg->cache.lock_timeout_ms;
@@ -745,12 +548,12 @@ static bc_fill_wait wait_fill(worker *w)
 /* Serves the key from the cache if it can, and says how the request is
  * answered (bc_fill_policy_next decides; this does the I/O it asks for);
  * sets w->reason. */
-static bc_fill_outcome fill_lookup(worker *w)
+static bc_fill_outcome fill_lookup(bc_worker *w)
 {
     bc_fill_facts facts = {.look = BC_LOOK_MISS};
     bc_fill_outcome outcome = BC_FILL_BYPASS;
     facts.look = lookup(w, &facts);
-    facts.head = is_head(w);
+    facts.head = w->v.head;
     for (;;) {
         facts.stale = w->f.has_stale;
         switch (bc_fill_policy_next(&facts, &outcome, &w->reason)) {
@@ -772,7 +575,7 @@ static bc_fill_outcome fill_lookup(worker *w)
 /* ---- forwarding ---- */
 
 /* What of the request the storability verdict depends on. */
-static unsigned request_flags(const worker *w)
+static unsigned request_flags(const bc_worker *w)
 {
     return (w->v.authorization ? BC_REQ_AUTHORIZATION : 0u) |
            (w->v.cookie ? BC_REQ_COOKIE : 0u);
@@ -780,9 +583,9 @@ static unsigned request_flags(const worker *w)
 
 /* Decides from the head whether the response may be stored; sets the
  * reason it may not. */
-static void judge_head(worker *w)
+static void judge_head(bc_worker *w)
 {
-    fill *f = &w->f;
+    bc_worker_fill *f = &w->f;
     bc_verdict v;
     bc_storable_judge(w->cfg, w->ep, &w->head, request_flags(w), &v);
     f->storable = v.why == BC_REASON_NONE;
@@ -794,9 +597,9 @@ static void judge_head(worker *w)
 
 /* Collects surrogate tags, space-separated, from a tags header value (the
  * header may come more than once). */
-static void take_tags(worker *w, const bc_header *h)
+static void take_tags(bc_worker *w, const bc_header *h)
 {
-    fill *f = &w->f;
+    bc_worker_fill *f = &w->f;
     size_t words = 0;
     if (f->tags_len > 0 && f->tags_len + 1 < sizeof f->tags)
         f->tags[f->tags_len++] = ' ';
@@ -822,9 +625,9 @@ too_many:
 
 /* Sends the parsed head to the client: the backend's lines without the tags
  * header, then ours. The same lines are what an entry stores. */
-static int send_head(worker *w)
+static int send_head(bc_worker *w)
 {
-    fill *f = &w->f;
+    bc_worker_fill *f = &w->f;
     const char *tags_header = w->cfg->cache.tags_header;
     w->out.len = 0;
     for (size_t i = 0; i < w->head.nheaders; i++) {
@@ -838,13 +641,13 @@ static int send_head(worker *w)
     }
     f->stored_head_len = w->out.len;
     const char *detail = bc_reason_token(w->reason);
-    if (begin_cache_headers(w, bc_fill_xcache(w->outcome)) < 0 ||
+    if (bc_deliver_begin_headers(w, bc_fill_xcache(w->outcome)) < 0 ||
         bc_fcgi_out_str(&w->out, bc_fill_keyed(w->outcome) ? "fwd=miss"
                                                            : "fwd=bypass") <
             0 ||
         (detail && (bc_fcgi_out_str(&w->out, "; detail=") < 0 ||
                     bc_fcgi_out_str(&w->out, detail) < 0)) ||
-        end_cache_headers(w, -1) < 0)
+        bc_deliver_end_headers(w, -1) < 0)
         return -1;
     return bc_fcgi_out_send_text(&w->out);
 }
@@ -852,16 +655,16 @@ static int send_head(worker *w)
 /* Keeps body bytes for the store, giving up past max_object_size. */
 /* Where the body starts in the encoded entry: after the head and tags,
  * which are final once the head has been sent. */
-static size_t body_offset(const worker *w)
+static size_t body_offset(const bc_worker *w)
 {
     bc_entry e = {.head_len = w->f.stored_head_len,
                   .tags_len = w->f.tags_len};
     return bc_entry_encoded_size(&e);
 }
 
-static void keep_body(worker *w, const char *data, size_t len)
+static void keep_body(bc_worker *w, const char *data, size_t len)
 {
-    fill *f = &w->f;
+    bc_worker_fill *f = &w->f;
     long max = w->cfg->cache.max_object_size;
     if (!f->storable || len == 0)
         return; /* w->entry may be NULL after trim_buffers */
@@ -889,7 +692,7 @@ static void keep_body(worker *w, const char *data, size_t len)
     w->body_len += len;
 }
 
-static int body_data(worker *w, const char *data, size_t len)
+static int body_data(bc_worker *w, const char *data, size_t len)
 {
     keep_body(w, data, len);
     return bc_fcgi_out_put(&w->out, data, len);
@@ -898,8 +701,8 @@ static int body_data(worker *w, const char *data, size_t len)
 /* Sink: accumulates the head, then streams the body. */
 static int on_stdout(void *ctx, const char *data, size_t len)
 {
-    worker *w = ctx;
-    fill *f = &w->f;
+    bc_worker *w = ctx;
+    bc_worker_fill *f = &w->f;
     if (f->head_done)
         return body_data(w, data, len);
     size_t room = BC_RESPONSE_MAX_HEAD - f->head_fill;
@@ -941,7 +744,7 @@ static void on_stderr(void *ctx, const char *data, size_t len)
 
 static int on_flush(void *ctx)
 {
-    worker *w = ctx;
+    bc_worker *w = ctx;
     if (!w->f.head_done || w->out.client_gone)
         return w->out.client_gone ? -1 : 0;
     return bc_fcgi_out_flush(&w->out);
@@ -949,12 +752,12 @@ static int on_flush(void *ctx)
 
 static int read_body(void *ctx, char *buf, size_t cap)
 {
-    worker *w = ctx;
+    bc_worker *w = ctx;
     return FCGX_GetStr(buf, (int)(cap > 65536 ? 65536 : cap), w->req.in);
 }
 
 /* Builds the parameter list from the request's environment, unchanged. */
-static size_t collect_params(worker *w)
+static size_t collect_params(bc_worker *w)
 {
     size_t n = 0;
     for (char **e = w->req.envp; e && *e; e++) {
@@ -980,9 +783,9 @@ static size_t collect_params(worker *w)
 /* Encodes the response kept in the fill as an entry; returns its size or 0.
  * A body other than the length the head declared is a backend fault the
  * web server may have framed differently: passed on, never stored. */
-static size_t encode_entry(worker *w)
+static size_t encode_entry(bc_worker *w)
 {
-    fill *f = &w->f;
+    bc_worker_fill *f = &w->f;
     if (f->content_length >= 0 && (long)w->body_len != f->content_length) {
         f->storable = 0;
         w->reason = BC_REASON_MALFORMED;
@@ -1016,7 +819,7 @@ static size_t encode_entry(worker *w)
     return bc_entry_encode(&e, w->entry, w->entry_cap);
 }
 
-static void log_backend_failure(worker *w, bc_backend_status st)
+static void log_backend_failure(bc_worker *w, bc_backend_status st)
 {
     if (st == BC_BACKEND_ABORTED && !w->f.use_stale)
         return;
@@ -1027,12 +830,12 @@ static void log_backend_failure(worker *w, bc_backend_status st)
 
 /* Forwards the request; returns the encoded entry size when the response
  * should be stored after the request is finished, else 0. */
-static size_t forward(worker *w)
+static size_t forward(bc_worker *w)
 {
-    fill *f = &w->f;
+    bc_worker_fill *f = &w->f;
     w->body_len = 0;
     if (!w->backend && open_backend(w) < 0) {
-        send_error(w, 502, "Bad Gateway");
+        bc_deliver_error(w, 502, "Bad Gateway");
         return 0;
     }
     bc_fcgi_sink sink = {on_stdout, on_stderr, on_flush, w};
@@ -1073,7 +876,7 @@ static size_t forward(worker *w)
         else
             log_backend_failure(w, st);
         if (!f->head_done && (st != BC_BACKEND_ABORTED || f->bad_head))
-            send_error(w, st == BC_BACKEND_TIMEOUT ? 504 : 502,
+            bc_deliver_error(w, st == BC_BACKEND_TIMEOUT ? 504 : 502,
                        st == BC_BACKEND_TIMEOUT ? "Gateway Timeout"
                                                 : "Bad Gateway");
         /* Past the head the only honest signal left is to cut the stream:
@@ -1084,14 +887,14 @@ static size_t forward(worker *w)
         return 0;
     }
     if (!bc_fill_keyed(w->outcome) || !f->storable || w->out.client_gone ||
-        is_head(w))
+        w->v.head)
         return 0;
     return encode_entry(w);
 }
 
 /* ---- one request ---- */
 
-static void reset_fill(worker *w)
+static void reset_fill(bc_worker *w)
 {
     bc_fcgi_out_begin(&w->out);
     memset(&w->f, 0, sizeof w->f);
@@ -1101,10 +904,10 @@ static void reset_fill(worker *w)
 /* Sends the store of the encoded entry with its tag and path index
  * memberships, kept only if the fill's lease still holds. Returns 1 sent,
  * -1 fault (the lease is then released as a pass marker). */
-static int store_entry(worker *w, size_t entry_len)
+static int store_entry(bc_worker *w, size_t entry_len)
 {
     const bc_config *cfg = w->cfg;
-    fill *f = &w->f;
+    bc_worker_fill *f = &w->f;
     char *idx[BC_MAX_INDEXES];
     size_t n = 0;
     const char *path;
@@ -1142,7 +945,7 @@ static int store_entry(worker *w, size_t entry_len)
 /* RFC 9111 4.4: a successful answer to a method that may change state
  * (every method but the safe GET, HEAD, OPTIONS and TRACE, unknown ones
  * included) invalidates what is stored for its path. */
-static int unsafe_success(const worker *w, const char *method)
+static int unsafe_success(const bc_worker *w, const char *method)
 {
     static const char *const safe[] = {"GET", "HEAD", "OPTIONS", "TRACE"};
     int status = w->head.status;
@@ -1159,7 +962,7 @@ static int unsafe_success(const worker *w, const char *method)
  * so the other listeners only clear their memory (Redis is done). The
  * message's uris match by prefix, which over-invalidates memory a little;
  * entries there live memory_ttl seconds at most anyway. */
-static void announce_path(worker *w, const char *path)
+static void announce_path(bc_worker *w, const char *path)
 {
     const bc_config *cfg = w->cfg;
     char pattern[BC_KEY_MAX], id[40];
@@ -1169,7 +972,7 @@ static void announce_path(worker *w, const char *path)
         return;
     char *uris[1] = {(char *)path};
     bc_message m = {.pattern = pattern, .uris = uris, .nuris = 1};
-    bc_gateway_drop_covered(w->r->g, cfg, &m);
+    bc_gateway_drop_covered(w->g, cfg, &m);
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
         return;
     for (size_t i = 0; i < sizeof rnd; i++)
@@ -1182,7 +985,7 @@ static void announce_path(worker *w, const char *path)
 }
 
 /* Invalidates the entries of PATH[0..LEN), a path as requests send it. */
-static void invalidate_path(worker *w, const char *path, size_t len)
+static void invalidate_path(bc_worker *w, const char *path, size_t len)
 {
     char enc[BC_KEY_MAX], raw[BC_KEY_MAX];
     size_t n = bc_key_encode_segment(path, len, enc, sizeof enc);
@@ -1207,13 +1010,13 @@ static void invalidate_path(worker *w, const char *path, size_t len)
 /* RFC 9111 4.4: the request's path, the path the web server resolved it
  * to when that differs, and the same-origin paths of the response's
  * Location and Content-Location headers. */
-static void invalidate_unsafe(worker *w, const char *path)
+static void invalidate_unsafe(bc_worker *w, const char *path)
 {
     invalidate_path(w, path, strlen(path));
     const char *doc = w->v.document_uri;
     if (doc && strcmp(doc, path) != 0)
         invalidate_path(w, doc, strlen(doc));
-    const char *host = param(w, "HTTP_HOST");
+    const char *host = FCGX_GetParam("HTTP_HOST", w->req.envp);
     for (size_t i = 0; i < w->head.nheaders; i++) {
         const bc_header *h = &w->head.headers[i];
         const char *p;
@@ -1226,66 +1029,9 @@ static void invalidate_unsafe(worker *w, const char *path)
     }
 }
 
-/* ---- status endpoint ---- */
-
-static int status_allowed(worker *w)
-{
-    const bc_config *cfg = w->cfg;
-    const char *addr = param(w, "REMOTE_ADDR");
-    for (size_t i = 0; addr && i < cfg->nstatus_allow; i++)
-        if (strcmp(addr, cfg->status_allow[i]) == 0)
-            return 1;
-    return 0;
-}
-
-static void take_stat(void *ctx, const char *field, const char *value)
-{
-    unsigned long long *totals = ctx;
-    for (int i = 0; i < BC_STAT_COUNT; i++)
-        if (strcmp(field, bc_stat_name((bc_stat)i)) == 0)
-            totals[i] = strtoull(value, NULL, 10);
-}
-
-/* Prometheus text format: the fleet's counters from Redis, and this
- * process's memory tier. */
-static void serve_status(worker *w)
-{
-    const bc_config *cfg = w->cfg;
-    w->out.len = 0;
-    if (!status_allowed(w)) {
-        bc_fcgi_out_printf(&w->out, "Status: 403 Forbidden\r\nContent-Type: text/plain\r\n"
-                      "\r\nforbidden: this address is not in "
-                      "status_allow\n");
-        bc_fcgi_out_send_text(&w->out);
-        return;
-    }
-    unsigned long long totals[BC_STAT_COUNT] = {0};
-    char key[BC_KEY_MAX];
-    int up = bc_key_internal_raw(cfg, "stats", NULL, 0, key, sizeof key) ==
-                 0 &&
-             bc_store_hgetall(w->store, key, take_stat, totals) == 0;
-    bc_fcgi_out_printf(&w->out, "Status: 200 OK\r\nContent-Type: text/plain; "
-                  "version=0.0.4\r\nCache-Control: no-store\r\n\r\n");
-    bc_fcgi_out_printf(&w->out, "# HELP bocache_redis_up Whether Redis answered.\n"
-                  "# TYPE bocache_redis_up gauge\nbocache_redis_up %d\n",
-               up);
-    for (int i = 0; i < BC_STAT_COUNT && up; i++) {
-        const char *n = bc_stat_name((bc_stat)i);
-        bc_fcgi_out_printf(&w->out, "# HELP bocache_%s_total %s\n# TYPE bocache_%s_total "
-                      "counter\nbocache_%s_total %llu\n",
-                   n, bc_stat_help((bc_stat)i), n, n, totals[i]);
-    }
-    if (w->sh->mem)
-        bc_fcgi_out_printf(&w->out, "# HELP bocache_memory_bytes Bytes in this process's "
-                      "memory tier.\n# TYPE bocache_memory_bytes gauge\n"
-                      "bocache_memory_bytes{pid=\"%ld\"} %zu\n",
-                   (long)getpid(), bc_memtier_bytes(w->sh->mem));
-    bc_fcgi_out_send_text(&w->out);
-}
-
 /* Counts a forwarded request: a miss (and why it was not stored) or a
  * bypass (and why no lookup was made). */
-static void count_forward(worker *w, size_t entry_len)
+static void count_forward(bc_worker *w, size_t entry_len)
 {
     bc_stats *s = &w->sh->stats;
     if (!bc_fill_keyed(w->outcome)) {
@@ -1300,7 +1046,7 @@ static void count_forward(worker *w, size_t entry_len)
 
 /* After the response: store the fill, or release its waiters with a pass
  * marker (bc_fill_policy_pass_ms). */
-static void end_fill(worker *w, size_t entry_len)
+static void end_fill(bc_worker *w, size_t entry_len)
 {
     if (!w->f.leased)
         return;
@@ -1314,7 +1060,7 @@ static void end_fill(worker *w, size_t entry_len)
     bc_store_lease_release(w->store, w->lease, w->token, w->leases, ms);
 }
 
-static void handle(worker *w)
+static void handle(bc_worker *w)
 {
     const bc_config *cfg = w->cfg;
     bc_request rq;
@@ -1323,7 +1069,7 @@ static void handle(worker *w)
     scan_vars(w);
     request_view(w, &rq, path, sizeof path);
     if (cfg->status_path[0] && strcmp(rq.path, cfg->status_path) == 0) {
-        serve_status(w);
+        bc_status_page_serve(w);
         return;
     }
     bc_key_status ks = bc_key_build(cfg, &rq, &w->ep, w->key, sizeof w->key);
@@ -1366,7 +1112,7 @@ static void trim(char **buf, size_t *cap)
     }
 }
 
-static void trim_buffers(worker *w)
+static void trim_buffers(bc_worker *w)
 {
     trim(&w->entry, &w->entry_cap);
     trim(&w->stale, &w->stale_cap);
@@ -1395,8 +1141,9 @@ static int await_connection(bc_responder *r)
 
 static void *worker_main(void *arg)
 {
-    worker *w = arg;
-    bc_responder *r = w->r;
+    slot *s = arg;
+    bc_worker *w = &s->w;
+    bc_responder *r = s->r;
     sigset_t set;
     sigfillset(&set);
     sigdelset(&set, SIGUSR1);
@@ -1404,14 +1151,14 @@ static void *worker_main(void *arg)
     while (!atomic_load(&r->stopping)) {
         /* A worker still holding a kept-alive web server connection
          * waits on it for the next request, outside the lock. */
-        atomic_store(&w->in_accept, 1);
+        atomic_store(&s->in_accept, 1);
         int rc = -1;
         if (w->req.ipcFd >= 0 || await_connection(r) == 0)
             rc = atomic_load(&r->stopping) ? -1 : FCGX_Accept_r(&w->req);
-        atomic_store(&w->in_accept, 0);
+        atomic_store(&s->in_accept, 0);
         if (rc < 0)
             continue;
-        follow_config(w);
+        follow_config(s);
         handle(w);
         /* The body read with the backend's last records may still be
          * queued (the client's read loop ends without a flush). */
@@ -1447,13 +1194,15 @@ bc_responder *bc_responder_new(bc_gateway *g, int listen_fd)
     return r;
 }
 
-static int worker_init(bc_responder *r, worker *w)
+static int worker_init(bc_responder *r, slot *s)
 {
-    w->r = r;
+    bc_worker *w = &s->w;
+    s->r = r;
+    w->g = r->g;
     w->sh = r->sh;
-    w->ref = bc_gateway_hold(r->g);
-    w->cfg = bc_gateway_ref_config(w->ref);
-    w->generation = atomic_load(&r->sh->generation);
+    s->ref = bc_gateway_hold(r->g);
+    w->cfg = bc_gateway_ref_config(s->ref);
+    s->generation = atomic_load(&r->sh->generation);
     w->store = bc_store_new(w->cfg, &r->sh->store);
     w->headbuf = malloc(BC_RESPONSE_MAX_HEAD);
     w->hints = bc_passhint_new();
@@ -1487,17 +1236,17 @@ int bc_responder_start(bc_responder *r, int n, char *err, size_t errlen)
     }
     r->nworkers = n;
     for (int i = 0; i < n; i++) {
-        worker *w = &r->workers[i];
-        if (worker_init(r, w) < 0) {
+        slot *s = &r->workers[i];
+        if (worker_init(r, s) < 0) {
             snprintf(err, errlen, "cannot set up worker %d", i);
             return -1;
         }
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        if (pthread_create(&s->thread, NULL, worker_main, s) != 0) {
             snprintf(err, errlen, "cannot start worker %d: %s", i,
                      strerror(errno));
             return -1;
         }
-        w->started = 1;
+        s->started = 1;
     }
     return 0;
 }
@@ -1515,15 +1264,15 @@ void bc_responder_join(bc_responder *r)
     for (int left = r->nworkers; left > 0;) {
         left = 0;
         for (int i = 0; i < r->nworkers; i++) {
-            worker *w = &r->workers[i];
-            if (!w->started)
+            slot *s = &r->workers[i];
+            if (!s->started)
                 continue;
-            if (pthread_tryjoin_np(w->thread, NULL) == 0) {
-                w->started = 0;
+            if (pthread_tryjoin_np(s->thread, NULL) == 0) {
+                s->started = 0;
                 continue;
             }
-            if (atomic_load(&w->in_accept))
-                pthread_kill(w->thread, SIGUSR1);
+            if (atomic_load(&s->in_accept))
+                pthread_kill(s->thread, SIGUSR1);
             left++;
         }
         struct timespec ts = {0, 20 * 1000 * 1000};
@@ -1537,7 +1286,7 @@ void bc_responder_free(bc_responder *r)
     if (!r)
         return;
     for (int i = 0; i < r->nworkers; i++) {
-        worker *w = &r->workers[i];
+        bc_worker *w = &r->workers[i].w;
         bc_store_free(w->store);
         bc_fcgi_client_free(w->backend);
         free(w->headbuf);
@@ -1547,8 +1296,8 @@ void bc_responder_free(bc_responder *r)
         free(w->entry);
         free(w->stale);
         free(w->params);
-        if (w->ref)
-            bc_gateway_release(r->g, w->ref);
+        if (r->workers[i].ref)
+            bc_gateway_release(r->g, r->workers[i].ref);
     }
     free(r->workers);
     pthread_mutex_destroy(&r->accept_lock);

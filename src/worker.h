@@ -1,0 +1,95 @@
+/* worker.h: what one worker thread holds for the request it serves, the
+ * context the request-path files (responder, fill, deliver, forward,
+ * status_page) hand each other. */
+#ifndef BOCACHE_WORKER_H
+#define BOCACHE_WORKER_H
+
+#include <fcgiapp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bocache/config.h"
+#include "fcgi_client.h"
+#include "fcgi_out.h"
+#include "fill_policy.h"
+#include "gateway.h"
+#include "key.h"
+#include "misspred.h"
+#include "passhint.h"
+#include "reason.h"
+#include "response.h"
+#include "store.h"
+
+/* Index sets an entry joins: its path and up to this many tags less one. A
+ * response with more tags is not stored (a tag invalidation must never miss
+ * an entry). */
+#define BC_MAX_INDEXES 33
+
+/* The CGI variables a request is served by, found in one pass over the
+ * parameters (FCGX_GetParam scans them all for every name); borrowed from
+ * the request's environment. */
+typedef struct bc_req_vars {
+    const char *request_uri, *document_uri, *script_name, *method, *query,
+        *if_none_match, *if_modified_since, *authorization, *cookie;
+    int repeated; /* a variable the key or match reads came twice */
+    int head;     /* the method is HEAD */
+} bc_req_vars;
+
+/* Per-request forwarding state, reset for every request. */
+typedef struct bc_worker_fill {
+    int storable;    /* still a candidate for the store */
+    int head_done;   /* the response head was parsed and sent */
+    int bad_head;    /* the backend's head was malformed */
+    int leased;      /* this request holds the key's fill lease */
+    int has_stale;   /* w->stale holds an entry within stale_ttl */
+    int use_stale;   /* serve the stale entry instead of the backend's error */
+    int lease_named; /* w->lease and w->leases are this key's */
+    long ttl;
+    long content_length; /* declared by the head, -1 when none */
+    size_t head_fill;    /* bytes in w->headbuf */
+    size_t stored_head_len;
+    char tags[1024];
+    size_t tags_len;
+} bc_worker_fill;
+
+/* One worker's request context. The responder owns it (one per thread)
+ * and sets it up; what it points to is owned as noted. */
+typedef struct bc_worker {
+    bc_gateway *g;         /* borrowed */
+    bc_gateway_shared *sh; /* the gateway's, borrowed */
+    const bc_config *cfg;  /* this request's (the responder holds it) */
+    bc_store *store;       /* owned: this worker's Redis connection */
+    FCGX_Request req;
+    bc_fcgi_out out; /* the response to the web server */
+    bc_req_vars v;   /* this request's variables */
+    /* The cache key and its endpoint, when one was built. */
+    const bc_endpoint *ep;
+    char key[BC_KEY_MAX];
+    bc_fill_outcome outcome; /* how the lookup ended, or BYPASS unkeyed */
+    bc_reason reason;        /* the Cache-Status detail */
+    bc_fcgi_client *backend;
+    char lease[BC_KEY_INTERNAL_MAX]; /* the key's fill lease */
+    char leases[BC_KEY_MAX];         /* the set of fills in flight */
+    char token[48];                  /* this fill's lease value */
+    uint64_t token_base, fills;
+    uint64_t mem_gen;   /* memory tier generation before the lookup */
+    uint64_t key_hash;  /* bc_key_hash of key */
+    uint64_t hint_gen;  /* sh->hint_gen before the lookup */
+    bc_passhint *hints; /* keys recently found passing */
+    bc_misspred *pred;  /* endpoints whose lookups keep missing */
+    char *stale;        /* a copy of a stale entry kept while refreshing it */
+    size_t stale_len, stale_cap;
+    char idx[BC_MAX_INDEXES][BC_KEY_MAX]; /* index keys of the entry */
+    bc_worker_fill f;
+    bc_response_head head;
+    char *headbuf; /* backend head as received, BC_RESPONSE_MAX_HEAD */
+    /* The entry being filled: the body is collected straight into it, at
+     * body_off, and the rest encoded in front of it at the end. */
+    char *entry;
+    size_t entry_cap;
+    size_t body_off, body_len;
+    bc_fcgi_param *params;
+    size_t params_cap;
+} bc_worker;
+
+#endif
