@@ -27,6 +27,7 @@
 #include "fcgi_client.h"
 #include "deliver.h"
 #include "fcgi_out.h"
+#include "fill.h"
 #include "fill_policy.h"
 #include "gateway.h"
 #include "fcgi_record.h"
@@ -108,7 +109,7 @@ static void follow_config(slot *s)
     s->ref = bc_gateway_hold(w->g);
     w->cfg = bc_gateway_ref_config(s->ref);
     s->generation = gen;
-    bc_misspred_reset(w->pred); /* endpoints may be numbered anew */
+    bc_fill_reconfigure(w->fill);
     bc_store_reconfigure(w->store, w->cfg);
     open_backend(w);
     bc_gateway_release(w->g, old);
@@ -211,365 +212,6 @@ static void request_view(bc_worker *w, bc_request *rq, char *pathbuf,
     rq->ctx = w;
     rq->document_uri = w->v.document_uri;
     rq->repeated_vars = w->v.repeated;
-}
-
-/* Keeps a copy of a stale entry: the store's reply buffer is reused by
- * the next command. */
-static int keep_stale(bc_worker *w, const char *data, size_t len)
-{
-    if (len > w->stale_cap) {
-        char *p = realloc(w->stale, len);
-        if (!p)
-            return -1;
-        w->stale = p;
-        w->stale_cap = len;
-    }
-    memcpy(w->stale, data, len);
-    w->stale_len = len;
-    w->f.has_stale = 1;
-    return 0;
-}
-
-static void serve_stale(bc_worker *w)
-{
-    bc_entry e;
-    if (bc_entry_decode(w->stale, w->stale_len, &e) < 0)
-        return;
-    long age = (long)bc_entry_age(&e, bc_wall_ms());
-    /* A newer fill found by stale_still_valid may be fresh. */
-    bc_deliver_entry(w, &e, age, age < (long)e.ttl ? BC_SERVED_HIT : BC_SERVED_STALE);
-}
-
-/* Keeps a fresh entry in the memory tier for memory_ttl, never past its
- * own freshness. */
-static void remember(bc_worker *w, const bc_entry *e, const char *data,
-                     size_t len, long age)
-{
-    bc_memtier *mem = w->sh->mem;
-    if (!mem)
-        return;
-    long left_ms = ((long)e->ttl - age) * 1000;
-    long mem_ms = (long)w->cfg->cache.memory_ttl * 1000;
-    size_t klen = strlen(w->key), plen = 0;
-    const char *path = NULL;
-    /* The tier's path index is what path invalidations drop by. */
-    if (!bc_key_is_entry(w->cfg, w->key, klen, &path, &plen))
-        plen = 0;
-    bc_memtier_put(mem, w->mem_gen, w->key, klen, path, plen, data, len,
-                   e->tags, e->tags_len,
-                   bc_now_ms() + (left_ms < mem_ms ? left_ms : mem_ms));
-}
-
-/* Serves DATA when fresh, keeps it when stale. */
-static bc_fill_look classify(bc_worker *w, const char *data, size_t len)
-{
-    bc_entry e;
-    if (bc_entry_decode(data, len, &e) < 0) {
-        bc_log(BC_LOG_DEBUG, "entry %s: unknown format, treated as a miss",
-               w->key);
-        return BC_LOOK_MISS;
-    }
-    long age = (long)bc_entry_age(&e, bc_wall_ms());
-    if (age < (long)e.ttl) {
-        bc_deliver_entry(w, &e, age, BC_SERVED_HIT);
-        remember(w, &e, data, len, age);
-        return BC_LOOK_HIT;
-    }
-    if (age < (long)e.ttl + (long)e.stale_ttl && keep_stale(w, data, len) == 0)
-        return BC_LOOK_STALE;
-    return BC_LOOK_MISS;
-}
-
-/* Whether the stale copy may stand in for the backend's failure (SPEC 7):
- * never one that an invalidation removed after this request read it (SPEC
- * 6). The entry is read again; the copy stands while Redis still holds
- * it, and a newer fill within its stale window takes its place. When
- * Redis cannot answer, the copy stands only if no invalidation has arrived
- * since the lookup and the listener is hearing them. */
-static int stale_still_valid(bc_worker *w)
-{
-    const char *data;
-    size_t len;
-    bc_entry mine, now;
-    if (bc_entry_decode(w->stale, w->stale_len, &mine) < 0)
-        return 0;
-    int rc = bc_store_get(w->store, w->key, &data, &len);
-    if (rc < 0)
-        return atomic_load(&w->sh->hint_gen) == w->hint_gen &&
-               atomic_load(&w->sh->subscribed);
-    if (rc == 0 || bc_entry_decode(data, len, &now) < 0)
-        return 0;
-    if (now.created_ms == mine.created_ms)
-        return 1;
-    long age = (long)bc_entry_age(&now, bc_wall_ms());
-    return age < (long)now.ttl + (long)now.stale_ttl &&
-           keep_stale(w, data, len) == 0;
-}
-
-/* Serves the key from the memory tier when it holds it fresh. */
-static int memory_hit(bc_worker *w)
-{
-    bc_memtier *mem = w->sh->mem;
-    w->mem_gen = bc_memtier_generation(mem);
-    const bc_memblob *b =
-        bc_memtier_get(mem, w->key, strlen(w->key), bc_now_ms());
-    if (!b)
-        return 0;
-    bc_entry e;
-    int hit = 0;
-    if (bc_entry_decode(b->data, b->len, &e) == 0) {
-        long age = (long)bc_entry_age(&e, bc_wall_ms());
-        if (age < (long)e.ttl) {
-            bc_deliver_entry(w, &e, age, BC_SERVED_MEMORY);
-            hit = 1;
-        }
-    }
-    bc_memtier_release(mem, b);
-    return hit;
-}
-
-/* Remembers that the key's fills are not stored, for the LEFT_MS its pass
- * marker has left. A key with a stale entry is not remembered: its
- * lookups must keep fetching that entry, the fallback when the backend
- * fails. */
-static void hint_pass(bc_worker *w, long left_ms)
-{
-    if (left_ms <= 0 || w->f.has_stale)
-        return;
-    bc_passhint_set(w->hints, w->key_hash, bc_now_ms() + left_ms,
-                    w->hint_gen);
-}
-
-/* Names the key's lease and the set of leases, once per request and only
- * when a miss needs them: a hit never does. */
-static void name_lease(bc_worker *w)
-{
-    const bc_config *cfg = w->cfg;
-    if (w->f.lease_named)
-        return;
-    bc_invalidate_lease_key(cfg, w->key, w->lease, sizeof w->lease);
-    bc_invalidate_lease_set(cfg, w->leases, sizeof w->leases);
-    w->f.lease_named = 1;
-}
-
-/* Looks the entry up together with its lease state, one round trip, for
- * a key believed to pass: a hit is served as usual; a pass marker sends
- * the request on to the backend without a second round trip. */
-static bc_fill_look lookup_hinted(bc_worker *w, bc_fill_facts *facts)
-{
-    const char *data;
-    size_t len;
-    int lease;
-    long left = 0;
-    name_lease(w);
-    int rc = bc_store_get_check(w->store, w->key, w->lease, &data, &len,
-                                &lease, &left);
-    if (rc < 0)
-        return BC_LOOK_DOWN;
-    bc_fill_look look = rc == 0 ? BC_LOOK_MISS : classify(w, data, len);
-    if (look == BC_LOOK_HIT)
-        return look;
-    bc_passhint_clear(w->hints, w->key_hash);
-    if (lease == BC_LEASE_PASS) {
-        facts->claim = BC_CLAIM_PASS;
-        hint_pass(w, left);
-    }
-    return look;
-}
-
-/* A key that passes, as far as this worker knows: trusted while nothing
- * was invalidated since and invalidations are being heard. */
-static int passhint(bc_worker *w)
-{
-    int h = bc_passhint_get(w->hints, w->key_hash, bc_now_ms(), w->hint_gen);
-    if (h == BC_PASSHINT_TRUST && !atomic_load(&w->sh->subscribed))
-        return BC_PASSHINT_CHECK;
-    return h;
-}
-
-/* Tries to become the key's filler; LR also carries the entry as read in
- * the same round trip. */
-static bc_fill_claim take_lease(bc_worker *w, bc_lease_result *lr)
-{
-    const bc_config *cfg = w->cfg;
-    name_lease(w);
-    snprintf(w->token, sizeof w->token, "%016llx-%llu",
-             (unsigned long long)w->token_base,
-             (unsigned long long)++w->fills);
-    /* A lease outlives the longest fill the backend may take, so a slow
-     * but legitimate fill is not mistaken for a voided one. */
-    long ttl_ms = (long)cfg->backend.timeout_ms + 1000;
-    int rc = bc_store_lease_take(w->store, w->lease, w->token, ttl_ms,
-                                 w->leases, w->key, lr);
-    w->f.leased = rc == 1;
-    if (rc < 0)
-        return BC_CLAIM_DOWN;
-    if (rc == 1)
-        return BC_CLAIM_TAKEN;
-    /* A pass marker: a fill found the response not storable, so go to the
-     * backend without waiting. */
-    return lr->state == BC_LEASE_PASS ? BC_CLAIM_PASS : BC_CLAIM_HELD;
-}
-
-/* Gives back a lease that was taken for an entry found fresh after all. */
-static void give_back_lease(bc_worker *w)
-{
-    bc_store_lease_release(w->store, w->lease, w->token, w->leases, 0);
-    w->f.leased = 0;
-}
-
-static size_t endpoint_number(const bc_worker *w)
-{
-    return (size_t)(w->ep - w->cfg->endpoints);
-}
-
-/* The lookup of a key whose endpoint keeps missing (bc_misspred): the
- * lease attempt, which reads the entry in the same round trip, so a first
- * miss asks Redis once before the backend instead of twice. An entry
- * found is served as a plain lookup would have, and a lease taken for it
- * given back; otherwise FACTS gets what the attempt found. */
-static bc_fill_look lookup_leasing(bc_worker *w, bc_fill_facts *facts)
-{
-    bc_lease_result lr;
-    bc_fill_claim claim = take_lease(w, &lr);
-    if (claim == BC_CLAIM_DOWN) {
-        /* While Redis is in trouble, no more lease attempts in passing. */
-        bc_misspred_learn(w->pred, endpoint_number(w), 0);
-        return BC_LOOK_DOWN;
-    }
-    bc_fill_look look =
-        lr.data ? classify(w, lr.data, lr.len) : BC_LOOK_MISS;
-    bc_misspred_learn(w->pred, endpoint_number(w), look != BC_LOOK_HIT);
-    if (look == BC_LOOK_HIT) {
-        if (w->f.leased)
-            give_back_lease(w);
-        return look;
-    }
-    if (claim == BC_CLAIM_PASS)
-        hint_pass(w, lr.left_ms); /* after classify: has_stale is known */
-    facts->claim = claim;
-    return look;
-}
-
-/* Reads the entry: from the memory tier, else from Redis, in the way the
- * key's recent history suggests. A fresh entry is served. */
-static bc_fill_look lookup(bc_worker *w, bc_fill_facts *facts)
-{
-    const char *data;
-    size_t len;
-    if (w->sh->mem && memory_hit(w))
-        return BC_LOOK_HIT;
-    w->key_hash = bc_key_hash(w->key, strlen(w->key));
-    /* Read before Redis is: a marker seen after an invalidation began is
-     * then remembered with a generation that invalidation moved past. */
-    w->hint_gen = atomic_load(&w->sh->hint_gen);
-    int hint = passhint(w);
-    if (hint == BC_PASSHINT_TRUST) {
-        facts->claim = BC_CLAIM_PASS;
-        return BC_LOOK_MISS;
-    }
-    if (hint == BC_PASSHINT_CHECK)
-        return lookup_hinted(w, facts);
-    /* A HEAD miss takes no lease (see bc_fill_policy_next). */
-    size_t ep = endpoint_number(w);
-    if (bc_misspred_expect_miss(w->pred, ep) && !w->v.head)
-        return lookup_leasing(w, facts);
-    int rc = bc_store_get(w->store, w->key, &data, &len);
-    if (rc < 0)
-        return BC_LOOK_DOWN;
-    bc_fill_look look = rc == 0 ? BC_LOOK_MISS : classify(w, data, len);
-    bc_misspred_learn(w->pred, ep, look != BC_LOOK_HIT);
-    return look;
-}
-
-/* Becomes the filler unless the fill it would duplicate has just landed:
- * the lookup and the lease are separate round trips, so another fill may
- * have stored the entry and dropped its lease in between; the lease
- * attempt reads the entry again in its own round trip, and serves it. */
-static bc_fill_claim claim_fill(bc_worker *w)
-{
-    bc_lease_result lr;
-    bc_fill_claim claim = take_lease(w, &lr);
-    if (claim == BC_CLAIM_PASS)
-        hint_pass(w, lr.left_ms);
-    if (claim != BC_CLAIM_TAKEN || !lr.data ||
-        classify(w, lr.data, lr.len) != BC_LOOK_HIT)
-        return claim;
-    give_back_lease(w);
-    return BC_CLAIM_SERVED;
-}
-
-/* Waits for another request's fill of the key, up to lock_timeout_ms. */
-static bc_fill_wait wait_fill(bc_worker *w)
-{
-    const bc_config *cfg = w->cfg;
-    int64_t deadline = bc_now_ms() + cfg->cache.lock_timeout_ms;
-    long pause_ms = 1;
-    bc_stats_add(&w->sh->stats, BC_STAT_LOCK_WAITS, 1);
-    while (bc_now_ms() < deadline) {
-        struct timespec ts = {0, pause_ms * 1000000L};
-        nanosleep(&ts, NULL);
-        /* A short ceiling: a waiter learns of the fill at most 10 ms
-         * late, for two small GETs per wait step. */
-        pause_ms = pause_ms * 2 > 10 ? 10 : pause_ms * 2;
-        const char *data;
-        size_t len;
-        int lease;
-        long left = 0;
-        int rc = bc_store_get_check(w->store, w->key, w->lease, &data, &len,
-                                    &lease, &left);
-        if (rc < 0)
-            return BC_WAIT_DOWN;
-        if (rc == 1 && classify(w, data, len) == BC_LOOK_HIT)
-            return BC_WAIT_SERVED;
-        if (lease == BC_LEASE_PASS) {
-            hint_pass(w, left);
-            return BC_WAIT_PASS;
-        }
-        if (lease != BC_LEASE_FREE)
-            continue;
-        switch (claim_fill(w)) {
-        case BC_CLAIM_HELD: /* someone else was quicker: wait on */
-        case BC_CLAIM_UNTRIED:
-            break;
-        case BC_CLAIM_SERVED:
-            return BC_WAIT_SERVED;
-        case BC_CLAIM_TAKEN:
-            return BC_WAIT_TAKEN;
-        case BC_CLAIM_PASS:
-            return BC_WAIT_PASS;
-        case BC_CLAIM_DOWN:
-            return BC_WAIT_DOWN;
-        }
-    }
-    return BC_WAIT_TIMEOUT;
-}
-
-/* Serves the key from the cache if it can, and says how the request is
- * answered (bc_fill_policy_next decides; this does the I/O it asks for);
- * sets w->reason. */
-static bc_fill_outcome fill_lookup(bc_worker *w)
-{
-    bc_fill_facts facts = {.look = BC_LOOK_MISS};
-    bc_fill_outcome outcome = BC_FILL_BYPASS;
-    facts.look = lookup(w, &facts);
-    facts.head = w->v.head;
-    for (;;) {
-        facts.stale = w->f.has_stale;
-        switch (bc_fill_policy_next(&facts, &outcome, &w->reason)) {
-        case BC_FILL_STEP_DONE:
-            return outcome;
-        case BC_FILL_STEP_CLAIM:
-            facts.claim = claim_fill(w);
-            break;
-        case BC_FILL_STEP_WAIT:
-            facts.wait = wait_fill(w);
-            break;
-        case BC_FILL_STEP_STALE:
-            serve_stale(w);
-            return outcome;
-        }
-    }
 }
 
 /* ---- forwarding ---- */
@@ -716,7 +358,7 @@ static int on_stdout(void *ctx, const char *data, size_t len)
         f->bad_head = 1;
         return -1;
     }
-    if (f->has_stale && w->head.status >= 500 && stale_still_valid(w)) {
+    if (w->head.status >= 500 && bc_fill_stale_stands(w)) {
         f->use_stale = 1; /* SPEC 7: the stale entry beats an error */
         return -1;
     }
@@ -860,10 +502,10 @@ static size_t forward(bc_worker *w)
         log_backend_failure(w, st);
         return 0;
     }
-    if (st != BC_BACKEND_OK && !f->head_done && f->has_stale &&
-        (f->use_stale || stale_still_valid(w))) {
+    if (st != BC_BACKEND_OK && !f->head_done && bc_fill_has_stale(w->fill) &&
+        (f->use_stale || bc_fill_stale_stands(w))) {
         log_backend_failure(w, st);
-        serve_stale(w);
+        bc_fill_serve_stale(w);
         return 0;
     }
     if (st != BC_BACKEND_OK) {
@@ -897,49 +539,9 @@ static size_t forward(bc_worker *w)
 static void reset_fill(bc_worker *w)
 {
     bc_fcgi_out_begin(&w->out);
+    bc_fill_begin(w->fill);
     memset(&w->f, 0, sizeof w->f);
     w->f.content_length = -1;
-}
-
-/* Sends the store of the encoded entry with its tag and path index
- * memberships, kept only if the fill's lease still holds. Returns 1 sent,
- * -1 fault (the lease is then released as a pass marker). */
-static int store_entry(bc_worker *w, size_t entry_len)
-{
-    const bc_config *cfg = w->cfg;
-    bc_worker_fill *f = &w->f;
-    char *idx[BC_MAX_INDEXES];
-    size_t n = 0;
-    const char *path;
-    size_t plen;
-    /* An entry missing from one of its indexes would outlive the path or
-     * tag invalidation that should remove it: no index, no store. */
-    if (!bc_key_is_entry(cfg, w->key, strlen(w->key), &path, &plen) ||
-        bc_invalidate_path_index(cfg, path, plen, w->idx[n], BC_KEY_MAX) < 0)
-        return -1;
-    idx[n] = w->idx[n], n++;
-    for (size_t i = 0; i < f->tags_len;) {
-        size_t e = i;
-        while (e < f->tags_len && f->tags[e] != ' ')
-            e++;
-        if (n == BC_MAX_INDEXES ||
-            bc_invalidate_tag_index(cfg, f->tags + i, e - i, w->idx[n],
-                                    BC_KEY_MAX) < 0)
-            return -1;
-        idx[n] = w->idx[n], n++;
-        i = e + 1;
-    }
-    char staging[BC_KEY_MAX];
-    if (bc_key_internal(cfg, "fill", w->token, strlen(w->token), staging,
-                        sizeof staging) < 0)
-        return -1;
-    int rc = bc_store_put_leased(w->store, w->key, w->entry, entry_len,
-                                 f->ttl + w->ep->stale_ttl, idx, n, w->lease,
-                                 w->token, w->leases, staging);
-    /* The outcome is not known yet (see bc_store_put_leased), so the entry
-     * is not put into the memory tier here: the first HIT from Redis does
-     * that, and an entry whose store lost its lease never gets there. */
-    return rc;
 }
 
 /* RFC 9111 4.4: a successful answer to a method that may change state
@@ -1044,22 +646,6 @@ static void count_forward(bc_worker *w, size_t entry_len)
     bc_stats_add(s, bc_reason_skip_stat(w->reason), 1);
 }
 
-/* After the response: store the fill, or release its waiters with a pass
- * marker (bc_fill_policy_pass_ms). */
-static void end_fill(bc_worker *w, size_t entry_len)
-{
-    if (!w->f.leased)
-        return;
-    if (entry_len > 0 && store_entry(w, entry_len) >= 0)
-        return;
-    int whole = w->f.head_done && !w->out.cut && !w->out.client_gone;
-    long ms = bc_fill_policy_pass_ms(w->cfg->cache.lock_timeout_ms, whole,
-                                     w->reason);
-    if (ms == BC_FILL_PASS_DECLARED_MS)
-        hint_pass(w, ms);
-    bc_store_lease_release(w->store, w->lease, w->token, w->leases, ms);
-}
-
 static void handle(bc_worker *w)
 {
     const bc_config *cfg = w->cfg;
@@ -1076,7 +662,7 @@ static void handle(bc_worker *w)
     w->outcome = BC_FILL_BYPASS;
     w->reason = bc_reason_for_key(ks);
     if (ks == BC_KEY_OK) {
-        w->outcome = fill_lookup(w);
+        w->outcome = bc_fill_lookup(w);
         if (w->outcome == BC_FILL_SERVED)
             return;
         /* Only the filler's response may be stored. */
@@ -1089,7 +675,7 @@ static void handle(bc_worker *w)
          * A cut response is ended by the caller, without END_REQUEST. */
         if (!w->out.cut)
             bc_fcgi_out_finish(&w->out);
-        end_fill(w, entry_len);
+        bc_fill_end(w, entry_len);
     } else if (ks != BC_KEY_NO_ENDPOINT && unsafe_success(w, rq.method)) {
         /* Before END_REQUEST, so the client's next GET reads its write;
          * the response waits in libfcgi's buffer meanwhile. */
@@ -1115,7 +701,7 @@ static void trim(char **buf, size_t *cap)
 static void trim_buffers(bc_worker *w)
 {
     trim(&w->entry, &w->entry_cap);
-    trim(&w->stale, &w->stale_cap);
+    bc_fill_trim(w->fill, BUF_KEEP);
     bc_fcgi_out_trim(&w->out, BUF_KEEP);
 }
 
@@ -1205,13 +791,8 @@ static int worker_init(bc_responder *r, slot *s)
     s->generation = atomic_load(&r->sh->generation);
     w->store = bc_store_new(w->cfg, &r->sh->store);
     w->headbuf = malloc(BC_RESPONSE_MAX_HEAD);
-    w->hints = bc_passhint_new();
-    w->pred = bc_misspred_new();
-    /* Lease tokens must differ across workers, processes and hosts. */
-    if (getrandom(&w->token_base, sizeof w->token_base, 0) !=
-        (ssize_t)sizeof w->token_base)
-        w->token_base = (uint64_t)bc_wall_ms() ^ (uint64_t)(uintptr_t)w;
-    if (!w->store || !w->headbuf || !w->hints || !w->pred)
+    w->fill = bc_fill_new();
+    if (!w->store || !w->headbuf || !w->fill)
         return -1;
     FCGX_InitRequest(&w->req, r->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
     bc_fcgi_out_init(&w->out, &w->req);
@@ -1290,11 +871,9 @@ void bc_responder_free(bc_responder *r)
         bc_store_free(w->store);
         bc_fcgi_client_free(w->backend);
         free(w->headbuf);
-        bc_passhint_free(w->hints);
-        bc_misspred_free(w->pred);
+        bc_fill_free(w->fill);
         bc_fcgi_out_free(&w->out);
         free(w->entry);
-        free(w->stale);
         free(w->params);
         if (r->workers[i].ref)
             bc_gateway_release(r->g, r->workers[i].ref);

@@ -14,16 +14,9 @@
 #include "fill_policy.h"
 #include "gateway.h"
 #include "key.h"
-#include "misspred.h"
-#include "passhint.h"
 #include "reason.h"
 #include "response.h"
 #include "store.h"
-
-/* Index sets an entry joins: its path and up to this many tags less one. A
- * response with more tags is not stored (a tag invalidation must never miss
- * an entry). */
-#define BC_MAX_INDEXES 33
 
 /* The CGI variables a request is served by, found in one pass over the
  * parameters (FCGX_GetParam scans them all for every name); borrowed from
@@ -37,13 +30,10 @@ typedef struct bc_req_vars {
 
 /* Per-request forwarding state, reset for every request. */
 typedef struct bc_worker_fill {
-    int storable;    /* still a candidate for the store */
-    int head_done;   /* the response head was parsed and sent */
-    int bad_head;    /* the backend's head was malformed */
-    int leased;      /* this request holds the key's fill lease */
-    int has_stale;   /* w->stale holds an entry within stale_ttl */
-    int use_stale;   /* serve the stale entry instead of the backend's error */
-    int lease_named; /* w->lease and w->leases are this key's */
+    int storable;  /* still a candidate for the store */
+    int head_done; /* the response head was parsed and sent */
+    int bad_head;  /* the backend's head was malformed */
+    int use_stale; /* serve the stale entry instead of the backend's error */
     long ttl;
     long content_length; /* declared by the head, -1 when none */
     size_t head_fill;    /* bytes in w->headbuf */
@@ -59,6 +49,7 @@ typedef struct bc_worker {
     bc_gateway_shared *sh; /* the gateway's, borrowed */
     const bc_config *cfg;  /* this request's (the responder holds it) */
     bc_store *store;       /* owned: this worker's Redis connection */
+    struct bc_fill *fill;  /* owned: its lookup state (fill.h) */
     FCGX_Request req;
     bc_fcgi_out out; /* the response to the web server */
     bc_req_vars v;   /* this request's variables */
@@ -68,18 +59,6 @@ typedef struct bc_worker {
     bc_fill_outcome outcome; /* how the lookup ended, or BYPASS unkeyed */
     bc_reason reason;        /* the Cache-Status detail */
     bc_fcgi_client *backend;
-    char lease[BC_KEY_INTERNAL_MAX]; /* the key's fill lease */
-    char leases[BC_KEY_MAX];         /* the set of fills in flight */
-    char token[48];                  /* this fill's lease value */
-    uint64_t token_base, fills;
-    uint64_t mem_gen;   /* memory tier generation before the lookup */
-    uint64_t key_hash;  /* bc_key_hash of key */
-    uint64_t hint_gen;  /* sh->hint_gen before the lookup */
-    bc_passhint *hints; /* keys recently found passing */
-    bc_misspred *pred;  /* endpoints whose lookups keep missing */
-    char *stale;        /* a copy of a stale entry kept while refreshing it */
-    size_t stale_len, stale_cap;
-    char idx[BC_MAX_INDEXES][BC_KEY_MAX]; /* index keys of the entry */
     bc_worker_fill f;
     bc_response_head head;
     char *headbuf; /* backend head as received, BC_RESPONSE_MAX_HEAD */
