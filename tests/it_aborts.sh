@@ -51,6 +51,7 @@ ok "[abort] nothing of the aborted response is stored"
 wait_until 3 eval "! lease_held $DK" ||
     fail "[abort] the lease bocache:#lease:$DK is still held"
 ok "[abort] no lease is left for the key"
+
 # --- 2. every worker sees a client go ---------------------------------------
 # Every worker (24) aborted in turn: a worker that stayed stuck on a gone
 # client would leave none to answer.
@@ -64,6 +65,7 @@ stamp t1
 assert_eq 200 "$(status "$WORK/d.3")" "[abort] after 30 aborted clients bocache still answers"
 assert_le 2000 $((t1 - t0)) "[abort] ... promptly (ms)"
 alive "$BOCACHE_PID" || fail "[abort] bocache died"
+
 # --- 3. later, the key fills as usual ------------------------------------------
 # Once the release marker has lapsed the key fills and serves normally.
 sleep 1.1
