@@ -465,11 +465,10 @@ bc_fill_outcome bc_fill_lookup(bc_worker *w)
 /* Sends the store of the encoded entry with its tag and path index
  * memberships, kept only if the fill's lease still holds. Returns 1 sent,
  * -1 fault (the lease is then released as a pass marker). */
-static int store_entry(bc_worker *w, size_t entry_len)
+static int store_entry(bc_worker *w, const bc_forwarded *res)
 {
     bc_fill *f = w->fill;
     const bc_config *cfg = w->cfg;
-    const bc_worker_fill *fw = &w->f;
     char *idx[BC_MAX_INDEXES];
     size_t n = 0;
     const char *path;
@@ -480,12 +479,12 @@ static int store_entry(bc_worker *w, size_t entry_len)
         bc_invalidate_path_index(cfg, path, plen, f->idx[n], BC_KEY_MAX) < 0)
         return -1;
     idx[n] = f->idx[n], n++;
-    for (size_t i = 0; i < fw->tags_len;) {
+    for (size_t i = 0; i < res->tags_len;) {
         size_t e = i;
-        while (e < fw->tags_len && fw->tags[e] != ' ')
+        while (e < res->tags_len && res->tags[e] != ' ')
             e++;
         if (n == BC_MAX_INDEXES ||
-            bc_invalidate_tag_index(cfg, fw->tags + i, e - i, f->idx[n],
+            bc_invalidate_tag_index(cfg, res->tags + i, e - i, f->idx[n],
                                     BC_KEY_MAX) < 0)
             return -1;
         idx[n] = f->idx[n], n++;
@@ -495,8 +494,8 @@ static int store_entry(bc_worker *w, size_t entry_len)
     if (bc_key_internal(cfg, "fill", f->token, strlen(f->token), staging,
                         sizeof staging) < 0)
         return -1;
-    int rc = bc_store_put_leased(w->store, w->key, w->entry, entry_len,
-                                 fw->ttl + w->ep->stale_ttl, idx, n, f->lease,
+    int rc = bc_store_put_leased(w->store, w->key, res->entry, res->entry_len,
+                                 res->ttl + w->ep->stale_ttl, idx, n, f->lease,
                                  f->token, f->leases, staging);
     /* The outcome is not known yet (see bc_store_put_leased), so the entry
      * is not put into the memory tier here: the first HIT from Redis does
@@ -506,14 +505,14 @@ static int store_entry(bc_worker *w, size_t entry_len)
 
 /* After the response: store the fill, or release its waiters with a pass
  * marker (bc_fill_policy_pass_ms). */
-void bc_fill_end(bc_worker *w, size_t entry_len)
+void bc_fill_end(bc_worker *w, const bc_forwarded *res)
 {
     bc_fill *f = w->fill;
     if (!f->leased)
         return;
-    if (entry_len > 0 && store_entry(w, entry_len) >= 0)
+    if (res->entry_len > 0 && store_entry(w, res) >= 0)
         return;
-    int whole = w->f.head_done && !w->out.cut && !w->out.client_gone;
+    int whole = res->head && !w->out.cut && !w->out.client_gone;
     long ms =
         bc_fill_policy_pass_ms(w->cfg->cache.lock_timeout_ms, whole, w->reason);
     if (ms == BC_FILL_PASS_DECLARED_MS)

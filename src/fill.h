@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "fill_policy.h"
+#include "forward.h"
 #include "worker.h"
 
 /* Index sets an entry joins: its path and up to this many tags less one. A
@@ -54,8 +55,8 @@ int bc_fill_stale_stands(bc_worker *w);
 void bc_fill_serve_stale(bc_worker *w);
 
 /* After the response of a request that holds the lease: stores the
- * encoded entry of ENTRY_LEN bytes (0: nothing to store), or releases the
+ * entry RES carries (res->entry_len 0: nothing to store), or releases the
  * waiters with a pass marker. */
-void bc_fill_end(bc_worker *w, size_t entry_len);
+void bc_fill_end(bc_worker *w, const bc_forwarded *res);
 
 #endif

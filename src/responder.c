@@ -23,14 +23,15 @@
 #include <unistd.h>
 
 #include "cache_control.h"
+#include "deliver.h"
 #include "entry.h"
 #include "fcgi_client.h"
-#include "deliver.h"
 #include "fcgi_out.h"
+#include "fcgi_record.h"
 #include "fill.h"
 #include "fill_policy.h"
+#include "forward.h"
 #include "gateway.h"
-#include "fcgi_record.h"
 #include "invalidate.h"
 #include "key.h"
 #include "log.h"
@@ -38,8 +39,8 @@
 #include "misspred.h"
 #include "passhint.h"
 #include "reason.h"
-#include "status_page.h"
 #include "response.h"
+#include "status_page.h"
 #include "storable.h"
 #include "store.h"
 #include "worker.h"
@@ -71,33 +72,6 @@ struct slot {
     unsigned generation;
 };
 
-/* ---- configuration ---- */
-
-static const char *backend_address(const bc_worker *w)
-{
-    return w->sh->backend_address ? w->sh->backend_address
-                                  : w->cfg->backend.address;
-}
-
-static int open_backend(bc_worker *w)
-{
-    const bc_config *cfg = w->cfg;
-    char err[256];
-    bc_fcgi_client_settings set = {
-        .connect_timeout_ms = cfg->backend.connect_timeout_ms,
-        .timeout_ms = cfg->backend.timeout_ms,
-        .keepalive = cfg->backend.keepalive,
-        .keepalive_timeout_ms = cfg->backend.keepalive_timeout_ms,
-    };
-    bc_fcgi_client_free(w->backend);
-    w->backend = bc_fcgi_client_new(backend_address(w), &set, err, sizeof err);
-    if (!w->backend) {
-        bc_log(BC_LOG_ERROR, "backend: %s", err);
-        return -1;
-    }
-    return 0;
-}
-
 /* Moves the worker to the configuration in force, between requests. */
 static void follow_config(slot *s)
 {
@@ -111,7 +85,7 @@ static void follow_config(slot *s)
     s->generation = gen;
     bc_fill_reconfigure(w->fill);
     bc_store_reconfigure(w->store, w->cfg);
-    open_backend(w);
+    bc_forward_open(w);
     bc_gateway_release(w->g, old);
 }
 
@@ -121,8 +95,10 @@ static void follow_config(slot *s)
  * The If- headers are only compared against an entry, never keyed. */
 static void scan_vars(bc_worker *w)
 {
-#define VAR(name, field, keyed)                                            \
-    {name "=", sizeof name, offsetof(bc_req_vars, field), keyed}
+#define VAR(name, field, keyed)                                                \
+    {                                                                          \
+        name "=", sizeof name, offsetof(bc_req_vars, field), keyed             \
+    }
     static const struct {
         const char *name; /* with the '=' */
         size_t len;
@@ -143,8 +119,7 @@ static void scan_vars(bc_worker *w)
     memset(&w->v, 0, sizeof w->v);
     for (char **e = w->req.envp; e && *e; e++)
         for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
-            const char **field =
-                (const char **)((char *)&w->v + vars[i].off);
+            const char **field = (const char **)((char *)&w->v + vars[i].off);
             if (**e == vars[i].name[0] &&
                 strncmp(*e, vars[i].name, vars[i].len) == 0) {
                 if (!*field)
@@ -214,344 +189,23 @@ static void request_view(bc_worker *w, bc_request *rq, char *pathbuf,
     rq->repeated_vars = w->v.repeated;
 }
 
-/* ---- forwarding ---- */
-
-/* What of the request the storability verdict depends on. */
-static unsigned request_flags(const bc_worker *w)
-{
-    return (w->v.authorization ? BC_REQ_AUTHORIZATION : 0u) |
-           (w->v.cookie ? BC_REQ_COOKIE : 0u);
-}
-
-/* Decides from the head whether the response may be stored; sets the
- * reason it may not. */
-static void judge_head(bc_worker *w)
-{
-    bc_worker_fill *f = &w->f;
-    bc_verdict v;
-    bc_storable_judge(w->cfg, w->ep, &w->head, request_flags(w), &v);
-    f->storable = v.why == BC_REASON_NONE;
-    f->ttl = v.ttl;
-    f->content_length = v.content_length;
-    if (v.why != BC_REASON_NONE)
-        w->reason = v.why;
-}
-
-/* Collects surrogate tags, space-separated, from a tags header value (the
- * header may come more than once). */
-static void take_tags(bc_worker *w, const bc_header *h)
-{
-    bc_worker_fill *f = &w->f;
-    size_t words = 0;
-    if (f->tags_len > 0 && f->tags_len + 1 < sizeof f->tags)
-        f->tags[f->tags_len++] = ' ';
-    for (size_t i = 0; i < h->value_len; i++) {
-        char c = h->value[i] == ',' || h->value[i] == '\t' ? ' ' : h->value[i];
-        if (c == ' ' && (f->tags_len == 0 || f->tags[f->tags_len - 1] == ' '))
-            continue;
-        if (f->tags_len + 1 >= sizeof f->tags)
-            goto too_many;
-        f->tags[f->tags_len++] = c;
-    }
-    while (f->tags_len && f->tags[f->tags_len - 1] == ' ')
-        f->tags_len--;
-    for (size_t i = 0; i < f->tags_len; i++)
-        words += i == 0 || f->tags[i - 1] == ' ';
-    if (words < BC_MAX_INDEXES)
-        return;
-too_many:
-    /* An entry some tag invalidation could not find must not be stored. */
-    f->storable = 0;
-    w->reason = BC_REASON_TOO_MANY_TAGS;
-}
-
-/* Sends the parsed head to the client: the backend's lines without the tags
- * header, then ours. The same lines are what an entry stores. */
-static int send_head(bc_worker *w)
-{
-    bc_worker_fill *f = &w->f;
-    const char *tags_header = w->cfg->cache.tags_header;
-    w->out.len = 0;
-    for (size_t i = 0; i < w->head.nheaders; i++) {
-        const bc_header *h = &w->head.headers[i];
-        if (bc_header_is(h, tags_header)) {
-            take_tags(w, h);
-            continue;
-        }
-        if (bc_fcgi_out_add(&w->out, h->line, h->line_len) < 0)
-            return -1;
-    }
-    f->stored_head_len = w->out.len;
-    const char *detail = bc_reason_token(w->reason);
-    if (bc_deliver_begin_headers(w, bc_fill_xcache(w->outcome)) < 0 ||
-        bc_fcgi_out_str(&w->out, bc_fill_keyed(w->outcome) ? "fwd=miss"
-                                                           : "fwd=bypass") <
-            0 ||
-        (detail && (bc_fcgi_out_str(&w->out, "; detail=") < 0 ||
-                    bc_fcgi_out_str(&w->out, detail) < 0)) ||
-        bc_deliver_end_headers(w, -1) < 0)
-        return -1;
-    return bc_fcgi_out_send_text(&w->out);
-}
-
-/* Keeps body bytes for the store, giving up past max_object_size. */
-/* Where the body starts in the encoded entry: after the head and tags,
- * which are final once the head has been sent. */
-static size_t body_offset(const bc_worker *w)
-{
-    bc_entry e = {.head_len = w->f.stored_head_len,
-                  .tags_len = w->f.tags_len};
-    return bc_entry_encoded_size(&e);
-}
-
-static void keep_body(bc_worker *w, const char *data, size_t len)
-{
-    bc_worker_fill *f = &w->f;
-    long max = w->cfg->cache.max_object_size;
-    if (!f->storable || len == 0)
-        return; /* w->entry may be NULL after trim_buffers */
-    if ((long)(w->body_len + len) > max) {
-        f->storable = 0;
-        w->reason = BC_REASON_TOO_LARGE;
-        return;
-    }
-    if (w->body_len == 0)
-        w->body_off = body_offset(w);
-    size_t need = w->body_off + w->body_len + len;
-    if (need > w->entry_cap) {
-        size_t cap = w->entry_cap ? w->entry_cap : 16384;
-        while (cap < need)
-            cap *= 2;
-        char *p = realloc(w->entry, cap);
-        if (!p) {
-            f->storable = 0;
-            return;
-        }
-        w->entry = p;
-        w->entry_cap = cap;
-    }
-    memcpy(w->entry + w->body_off + w->body_len, data, len);
-    w->body_len += len;
-}
-
-static int body_data(bc_worker *w, const char *data, size_t len)
-{
-    keep_body(w, data, len);
-    return bc_fcgi_out_put(&w->out, data, len);
-}
-
-/* Sink: accumulates the head, then streams the body. */
-static int on_stdout(void *ctx, const char *data, size_t len)
-{
-    bc_worker *w = ctx;
-    bc_worker_fill *f = &w->f;
-    if (f->head_done)
-        return body_data(w, data, len);
-    size_t room = BC_RESPONSE_MAX_HEAD - f->head_fill;
-    size_t take = len < room ? len : room;
-    memcpy(w->headbuf + f->head_fill, data, take);
-    f->head_fill += take;
-    int rc = bc_response_parse_head(w->headbuf, f->head_fill, &w->head);
-    if (rc == 0 && take == len)
-        return 0;
-    if (rc <= 0) {
-        f->bad_head = 1;
-        return -1;
-    }
-    if (w->head.status >= 500 && bc_fill_stale_stands(w)) {
-        f->use_stale = 1; /* SPEC 7: the stale entry beats an error */
-        return -1;
-    }
-    if (bc_fill_keyed(w->outcome) && f->storable)
-        judge_head(w);
-    f->head_done = 1;
-    if (send_head(w) < 0)
-        return -1;
-    /* Body bytes that came with the head, then the rest of this chunk. */
-    size_t extra = f->head_fill - w->head.head_len;
-    if (body_data(w, w->headbuf + w->head.head_len, extra) < 0)
-        return -1;
-    return body_data(w, data + take, len - take);
-}
-
-static void on_stderr(void *ctx, const char *data, size_t len)
-{
-    (void)ctx;
-    while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
-        len--;
-    if (len > 0)
-        bc_log(BC_LOG_WARN, "backend stderr: %.*s", (int)(len > 900 ? 900 : len),
-               data);
-}
-
-static int on_flush(void *ctx)
-{
-    bc_worker *w = ctx;
-    if (!w->f.head_done || w->out.client_gone)
-        return w->out.client_gone ? -1 : 0;
-    return bc_fcgi_out_flush(&w->out);
-}
-
-static int read_body(void *ctx, char *buf, size_t cap)
-{
-    bc_worker *w = ctx;
-    return FCGX_GetStr(buf, (int)(cap > 65536 ? 65536 : cap), w->req.in);
-}
-
-/* Builds the parameter list from the request's environment, unchanged. */
-static size_t collect_params(bc_worker *w)
-{
-    size_t n = 0;
-    for (char **e = w->req.envp; e && *e; e++) {
-        if (n == w->params_cap) {
-            size_t cap = w->params_cap ? w->params_cap * 2 : 64;
-            bc_fcgi_param *p = realloc(w->params, cap * sizeof *p);
-            if (!p)
-                break;
-            w->params = p;
-            w->params_cap = cap;
-        }
-        const char *eq = strchr(*e, '=');
-        size_t nl = eq ? (size_t)(eq - *e) : strlen(*e);
-        w->params[n].name = *e;
-        w->params[n].name_len = nl;
-        w->params[n].value = eq ? eq + 1 : "";
-        w->params[n].value_len = eq ? strlen(eq + 1) : 0;
-        n++;
-    }
-    return n;
-}
-
-/* Encodes the response kept in the fill as an entry; returns its size or 0.
- * A body other than the length the head declared is a backend fault the
- * web server may have framed differently: passed on, never stored. */
-static size_t encode_entry(bc_worker *w)
-{
-    bc_worker_fill *f = &w->f;
-    if (f->content_length >= 0 && (long)w->body_len != f->content_length) {
-        f->storable = 0;
-        w->reason = BC_REASON_MALFORMED;
-        return 0;
-    }
-    bc_entry e = {
-        .status = w->head.status,
-        .created_ms = bc_wall_ms(),
-        .ttl = (uint32_t)f->ttl,
-        .stale_ttl = (uint32_t)w->ep->stale_ttl,
-        .head = w->out.text,
-        .head_len = f->stored_head_len,
-        .tags = f->tags,
-        .tags_len = f->tags_len,
-        .body_len = w->body_len,
-    };
-    size_t need = bc_entry_encoded_size(&e);
-    /* The body was collected in place (keep_body): what goes in front of
-     * it must still be the size it was then. */
-    if (w->body_len > 0 && need - w->body_len != w->body_off)
-        return 0;
-    if (need > w->entry_cap) {
-        char *p = realloc(w->entry, need);
-        if (!p)
-            return 0;
-        w->entry = p;
-        w->entry_cap = need;
-    }
-    if (w->body_len > 0)
-        e.body = w->entry + w->body_off; /* left in place, not copied */
-    return bc_entry_encode(&e, w->entry, w->entry_cap);
-}
-
-static void log_backend_failure(bc_worker *w, bc_backend_status st)
-{
-    if (st == BC_BACKEND_ABORTED && !w->f.use_stale)
-        return;
-    bc_stats_add(&w->sh->stats, BC_STAT_BACKEND_ERRORS, 1);
-    bc_log_limited(&w->sh->backend_log, BC_LOG_ERROR, "backend %s: %s",
-                   backend_address(w), bc_fcgi_client_error(w->backend));
-}
-
-/* Forwards the request; returns the encoded entry size when the response
- * should be stored after the request is finished, else 0. */
-static size_t forward(bc_worker *w)
-{
-    bc_worker_fill *f = &w->f;
-    w->body_len = 0;
-    if (!w->backend && open_backend(w) < 0) {
-        bc_deliver_error(w, 502, "Bad Gateway");
-        return 0;
-    }
-    bc_fcgi_sink sink = {on_stdout, on_stderr, on_flush, w};
-    size_t n = collect_params(w);
-    bc_backend_status st =
-        bc_fcgi_client_request(w->backend, w->params, n, read_body, w, &sink);
-    if ((st == BC_BACKEND_OK || st == BC_BACKEND_UNCLEAN) && !f->head_done) {
-        /* The stream ended inside or before the head: whatever the
-         * connection carries next is not to be trusted either. */
-        bc_fcgi_client_close(w->backend);
-        f->bad_head = 1;
-        st = BC_BACKEND_PROTOCOL;
-    }
-    if (st == BC_BACKEND_UNCLEAN) {
-        /* SPEC 6: the answer ended with its END_REQUEST but the exchange
-         * was not clean (another request's records, a protocolStatus, bytes
-         * after the end). It goes to the client as it came and is never
-         * stored; the client closed the connection. */
-        f->storable = 0;
-        if (bc_fill_keyed(w->outcome))
-            w->reason = BC_REASON_MALFORMED;
-        log_backend_failure(w, st);
-        return 0;
-    }
-    if (st != BC_BACKEND_OK && !f->head_done && bc_fill_has_stale(w->fill) &&
-        (f->use_stale || bc_fill_stale_stands(w))) {
-        log_backend_failure(w, st);
-        bc_fill_serve_stale(w);
-        return 0;
-    }
-    if (st != BC_BACKEND_OK) {
-        if (f->bad_head)
-            bc_stats_add(&w->sh->stats, BC_STAT_BACKEND_ERRORS, 1);
-        if (f->bad_head)
-            bc_log_limited(&w->sh->backend_log, BC_LOG_ERROR,
-                           "backend %s: malformed or missing response head",
-                           backend_address(w));
-        else
-            log_backend_failure(w, st);
-        if (!f->head_done && (st != BC_BACKEND_ABORTED || f->bad_head))
-            bc_deliver_error(w, st == BC_BACKEND_TIMEOUT ? 504 : 502,
-                       st == BC_BACKEND_TIMEOUT ? "Gateway Timeout"
-                                                : "Bad Gateway");
-        /* Past the head the only honest signal left is to cut the stream:
-         * the web server then sees a truncated response, not a complete
-         * short one. */
-        if (f->head_done && !w->out.client_gone)
-            w->out.cut = 1;
-        return 0;
-    }
-    if (!bc_fill_keyed(w->outcome) || !f->storable || w->out.client_gone ||
-        w->v.head)
-        return 0;
-    return encode_entry(w);
-}
-
 /* ---- one request ---- */
 
 static void reset_fill(bc_worker *w)
 {
     bc_fcgi_out_begin(&w->out);
     bc_fill_begin(w->fill);
-    memset(&w->f, 0, sizeof w->f);
-    w->f.content_length = -1;
 }
 
 /* RFC 9111 4.4: a successful answer to a method that may change state
  * (every method but the safe GET, HEAD, OPTIONS and TRACE, unknown ones
  * included) invalidates what is stored for its path. */
-static int unsafe_success(const bc_worker *w, const char *method)
+static int unsafe_success(const bc_worker *w, const bc_forwarded *res,
+                          const char *method)
 {
     static const char *const safe[] = {"GET", "HEAD", "OPTIONS", "TRACE"};
-    int status = w->head.status;
-    if (!w->f.head_done || w->out.cut || status < 200 || status >= 400)
+    if (!res->head || w->out.cut || res->head->status < 200 ||
+        res->head->status >= 400)
         return 0;
     for (size_t i = 0; i < sizeof safe / sizeof *safe; i++)
         if (strcmp(method, safe[i]) == 0)
@@ -603,8 +257,10 @@ static void invalidate_path(bc_worker *w, const char *path, size_t len)
                        "unsafe request; its entries stay until their TTL",
                        raw);
     else if (removed > 0)
-        bc_log(BC_LOG_DEBUG, "%s: %ld entries invalidated by an unsafe "
-                             "request", raw, removed);
+        bc_log(BC_LOG_DEBUG,
+               "%s: %ld entries invalidated by an unsafe "
+               "request",
+               raw, removed);
     if (w->sh->mem)
         announce_path(w, raw);
 }
@@ -612,21 +268,21 @@ static void invalidate_path(bc_worker *w, const char *path, size_t len)
 /* RFC 9111 4.4: the request's path, the path the web server resolved it
  * to when that differs, and the same-origin paths of the response's
  * Location and Content-Location headers. */
-static void invalidate_unsafe(bc_worker *w, const char *path)
+static void invalidate_unsafe(bc_worker *w, const bc_response_head *head,
+                              const char *path)
 {
     invalidate_path(w, path, strlen(path));
     const char *doc = w->v.document_uri;
     if (doc && strcmp(doc, path) != 0)
         invalidate_path(w, doc, strlen(doc));
     const char *host = FCGX_GetParam("HTTP_HOST", w->req.envp);
-    for (size_t i = 0; i < w->head.nheaders; i++) {
-        const bc_header *h = &w->head.headers[i];
+    for (size_t i = 0; i < head->nheaders; i++) {
+        const bc_header *h = &head->headers[i];
         const char *p;
         size_t plen;
         if ((bc_header_is(h, "Location") ||
              bc_header_is(h, "Content-Location")) &&
-            bc_response_location_path(h->value, h->value_len, host, &p,
-                                      &plen))
+            bc_response_location_path(h->value, h->value_len, host, &p, &plen))
             invalidate_path(w, p, plen);
     }
 }
@@ -665,21 +321,20 @@ static void handle(bc_worker *w)
         w->outcome = bc_fill_lookup(w);
         if (w->outcome == BC_FILL_SERVED)
             return;
-        /* Only the filler's response may be stored. */
-        w->f.storable = w->outcome == BC_FILL_FILL;
     }
-    size_t entry_len = forward(w);
-    count_forward(w, entry_len);
+    bc_forwarded res;
+    bc_forward_request(w, &res);
+    count_forward(w, res.entry_len);
     if (w->outcome == BC_FILL_FILL) {
         /* Finish the client's response first: the store is off its path.
          * A cut response is ended by the caller, without END_REQUEST. */
         if (!w->out.cut)
             bc_fcgi_out_finish(&w->out);
-        bc_fill_end(w, entry_len);
-    } else if (ks != BC_KEY_NO_ENDPOINT && unsafe_success(w, rq.method)) {
+        bc_fill_end(w, &res);
+    } else if (ks != BC_KEY_NO_ENDPOINT && unsafe_success(w, &res, rq.method)) {
         /* Before END_REQUEST, so the client's next GET reads its write;
          * the response waits in libfcgi's buffer meanwhile. */
-        invalidate_unsafe(w, rq.path);
+        invalidate_unsafe(w, res.head, rq.path);
         bc_fcgi_out_finish(&w->out);
     }
 }
@@ -689,18 +344,9 @@ static void handle(bc_worker *w)
  * with many workers does not hold max_object_size per worker for good. */
 #define BUF_KEEP (64 * 1024)
 
-static void trim(char **buf, size_t *cap)
-{
-    if (*cap > BUF_KEEP) {
-        free(*buf);
-        *buf = NULL;
-        *cap = 0;
-    }
-}
-
 static void trim_buffers(bc_worker *w)
 {
-    trim(&w->entry, &w->entry_cap);
+    bc_forward_trim(w->fwd, BUF_KEEP);
     bc_fill_trim(w->fill, BUF_KEEP);
     bc_fcgi_out_trim(&w->out, BUF_KEEP);
 }
@@ -790,13 +436,13 @@ static int worker_init(bc_responder *r, slot *s)
     w->cfg = bc_gateway_ref_config(s->ref);
     s->generation = atomic_load(&r->sh->generation);
     w->store = bc_store_new(w->cfg, &r->sh->store);
-    w->headbuf = malloc(BC_RESPONSE_MAX_HEAD);
+    w->fwd = bc_forward_new();
     w->fill = bc_fill_new();
-    if (!w->store || !w->headbuf || !w->fill)
+    if (!w->store || !w->fwd || !w->fill)
         return -1;
     FCGX_InitRequest(&w->req, r->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
     bc_fcgi_out_init(&w->out, &w->req);
-    return open_backend(w);
+    return bc_forward_open(w);
 }
 
 int bc_responder_start(bc_responder *r, int n, char *err, size_t errlen)
@@ -869,12 +515,9 @@ void bc_responder_free(bc_responder *r)
     for (int i = 0; i < r->nworkers; i++) {
         bc_worker *w = &r->workers[i].w;
         bc_store_free(w->store);
-        bc_fcgi_client_free(w->backend);
-        free(w->headbuf);
+        bc_forward_free(w->fwd);
         bc_fill_free(w->fill);
         bc_fcgi_out_free(&w->out);
-        free(w->entry);
-        free(w->params);
         if (r->workers[i].ref)
             bc_gateway_release(r->g, r->workers[i].ref);
     }

@@ -9,13 +9,11 @@
 #include <stdint.h>
 
 #include "bocache/config.h"
-#include "fcgi_client.h"
 #include "fcgi_out.h"
 #include "fill_policy.h"
 #include "gateway.h"
 #include "key.h"
 #include "reason.h"
-#include "response.h"
 #include "store.h"
 
 /* The CGI variables a request is served by, found in one pass over the
@@ -28,28 +26,15 @@ typedef struct bc_req_vars {
     int head;     /* the method is HEAD */
 } bc_req_vars;
 
-/* Per-request forwarding state, reset for every request. */
-typedef struct bc_worker_fill {
-    int storable;  /* still a candidate for the store */
-    int head_done; /* the response head was parsed and sent */
-    int bad_head;  /* the backend's head was malformed */
-    int use_stale; /* serve the stale entry instead of the backend's error */
-    long ttl;
-    long content_length; /* declared by the head, -1 when none */
-    size_t head_fill;    /* bytes in w->headbuf */
-    size_t stored_head_len;
-    char tags[1024];
-    size_t tags_len;
-} bc_worker_fill;
-
 /* One worker's request context. The responder owns it (one per thread)
  * and sets it up; what it points to is owned as noted. */
 typedef struct bc_worker {
-    bc_gateway *g;         /* borrowed */
-    bc_gateway_shared *sh; /* the gateway's, borrowed */
-    const bc_config *cfg;  /* this request's (the responder holds it) */
-    bc_store *store;       /* owned: this worker's Redis connection */
-    struct bc_fill *fill;  /* owned: its lookup state (fill.h) */
+    bc_gateway *g;          /* borrowed */
+    bc_gateway_shared *sh;  /* the gateway's, borrowed */
+    const bc_config *cfg;   /* this request's (the responder holds it) */
+    bc_store *store;        /* owned: this worker's Redis connection */
+    struct bc_fill *fill;   /* owned: its lookup state (fill.h) */
+    struct bc_forward *fwd; /* owned: its backend exchange (forward.h) */
     FCGX_Request req;
     bc_fcgi_out out; /* the response to the web server */
     bc_req_vars v;   /* this request's variables */
@@ -58,17 +43,6 @@ typedef struct bc_worker {
     char key[BC_KEY_MAX];
     bc_fill_outcome outcome; /* how the lookup ended, or BYPASS unkeyed */
     bc_reason reason;        /* the Cache-Status detail */
-    bc_fcgi_client *backend;
-    bc_worker_fill f;
-    bc_response_head head;
-    char *headbuf; /* backend head as received, BC_RESPONSE_MAX_HEAD */
-    /* The entry being filled: the body is collected straight into it, at
-     * body_off, and the rest encoded in front of it at the end. */
-    char *entry;
-    size_t entry_cap;
-    size_t body_off, body_len;
-    bc_fcgi_param *params;
-    size_t params_cap;
 } bc_worker;
 
 #endif

@@ -1,0 +1,441 @@
+/* forward.c: one request to the backend, its answer streamed back to
+ * the web server and collected into the entry being filled. */
+#include "forward.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "deliver.h"
+#include "entry.h"
+#include "fcgi_client.h"
+#include "fill.h"
+#include "log.h"
+#include "storable.h"
+
+struct bc_forward {
+    bc_fcgi_client *backend; /* NULL until opened */
+    char *headbuf; /* the backend's head as received, BC_RESPONSE_MAX_HEAD */
+    bc_response_head head;
+    /* This request's, reset by bc_forward_request. */
+    int storable;  /* still a candidate for the store */
+    int head_done; /* the response head was parsed and sent */
+    int bad_head;  /* the backend's head was malformed */
+    int use_stale; /* serve the stale entry instead of the backend's error */
+    long ttl;
+    long content_length;    /* declared by the head, -1 when none */
+    size_t head_fill;       /* bytes in headbuf */
+    size_t stored_head_len; /* the head's bytes in w->out's text that the
+                               entry stores */
+    char tags[1024];
+    size_t tags_len;
+    /* The entry being filled: the body is collected straight into it, at
+     * body_off, and the rest encoded in front of it at the end. */
+    char *entry;
+    size_t entry_cap;
+    size_t body_off, body_len;
+    bc_fcgi_param *params;
+    size_t params_cap;
+};
+
+bc_forward *bc_forward_new(void)
+{
+    bc_forward *fw = calloc(1, sizeof *fw);
+    if (!fw)
+        return NULL;
+    fw->headbuf = malloc(BC_RESPONSE_MAX_HEAD);
+    if (!fw->headbuf) {
+        free(fw);
+        return NULL;
+    }
+    return fw;
+}
+
+void bc_forward_free(bc_forward *fw)
+{
+    if (!fw)
+        return;
+    bc_fcgi_client_free(fw->backend);
+    free(fw->headbuf);
+    free(fw->entry);
+    free(fw->params);
+    free(fw);
+}
+
+void bc_forward_trim(bc_forward *fw, size_t keep)
+{
+    if (fw->entry_cap > keep) {
+        free(fw->entry);
+        fw->entry = NULL;
+        fw->entry_cap = 0;
+    }
+}
+
+static const char *backend_address(const bc_worker *w)
+{
+    return w->sh->backend_address ? w->sh->backend_address
+                                  : w->cfg->backend.address;
+}
+
+int bc_forward_open(bc_worker *w)
+{
+    bc_forward *fw = w->fwd;
+    const bc_config *cfg = w->cfg;
+    char err[256];
+    bc_fcgi_client_settings set = {
+        .connect_timeout_ms = cfg->backend.connect_timeout_ms,
+        .timeout_ms = cfg->backend.timeout_ms,
+        .keepalive = cfg->backend.keepalive,
+        .keepalive_timeout_ms = cfg->backend.keepalive_timeout_ms,
+    };
+    bc_fcgi_client_free(fw->backend);
+    fw->backend = bc_fcgi_client_new(backend_address(w), &set, err, sizeof err);
+    if (!fw->backend) {
+        bc_log(BC_LOG_ERROR, "backend: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* What of the request the storability verdict depends on. */
+static unsigned request_flags(const bc_worker *w)
+{
+    return (w->v.authorization ? BC_REQ_AUTHORIZATION : 0u) |
+           (w->v.cookie ? BC_REQ_COOKIE : 0u);
+}
+
+/* Decides from the head whether the response may be stored; sets the
+ * reason it may not. */
+static void judge_head(bc_worker *w)
+{
+    bc_forward *fw = w->fwd;
+    bc_verdict v;
+    bc_storable_judge(w->cfg, w->ep, &fw->head, request_flags(w), &v);
+    fw->storable = v.why == BC_REASON_NONE;
+    fw->ttl = v.ttl;
+    fw->content_length = v.content_length;
+    if (v.why != BC_REASON_NONE)
+        w->reason = v.why;
+}
+
+/* Collects surrogate tags, space-separated, from a tags header value (the
+ * header may come more than once). */
+static void take_tags(bc_worker *w, const bc_header *h)
+{
+    bc_forward *fw = w->fwd;
+    size_t words = 0;
+    if (fw->tags_len > 0 && fw->tags_len + 1 < sizeof fw->tags)
+        fw->tags[fw->tags_len++] = ' ';
+    for (size_t i = 0; i < h->value_len; i++) {
+        char c = h->value[i] == ',' || h->value[i] == '\t' ? ' ' : h->value[i];
+        if (c == ' ' &&
+            (fw->tags_len == 0 || fw->tags[fw->tags_len - 1] == ' '))
+            continue;
+        if (fw->tags_len + 1 >= sizeof fw->tags)
+            goto too_many;
+        fw->tags[fw->tags_len++] = c;
+    }
+    while (fw->tags_len && fw->tags[fw->tags_len - 1] == ' ')
+        fw->tags_len--;
+    for (size_t i = 0; i < fw->tags_len; i++)
+        words += i == 0 || fw->tags[i - 1] == ' ';
+    if (words < BC_MAX_INDEXES)
+        return;
+too_many:
+    /* An entry some tag invalidation could not find must not be stored. */
+    fw->storable = 0;
+    w->reason = BC_REASON_TOO_MANY_TAGS;
+}
+
+/* Sends the parsed head to the client: the backend's lines without the tags
+ * header, then ours. The same lines are what an entry stores. */
+static int send_head(bc_worker *w)
+{
+    bc_forward *fw = w->fwd;
+    const char *tags_header = w->cfg->cache.tags_header;
+    w->out.len = 0;
+    for (size_t i = 0; i < fw->head.nheaders; i++) {
+        const bc_header *h = &fw->head.headers[i];
+        if (bc_header_is(h, tags_header)) {
+            take_tags(w, h);
+            continue;
+        }
+        if (bc_fcgi_out_add(&w->out, h->line, h->line_len) < 0)
+            return -1;
+    }
+    fw->stored_head_len = w->out.len;
+    const char *detail = bc_reason_token(w->reason);
+    if (bc_deliver_begin_headers(w, bc_fill_xcache(w->outcome)) < 0 ||
+        bc_fcgi_out_str(&w->out,
+                        bc_fill_keyed(w->outcome) ? "fwd=miss" : "fwd=bypass") <
+            0 ||
+        (detail && (bc_fcgi_out_str(&w->out, "; detail=") < 0 ||
+                    bc_fcgi_out_str(&w->out, detail) < 0)) ||
+        bc_deliver_end_headers(w, -1) < 0)
+        return -1;
+    return bc_fcgi_out_send_text(&w->out);
+}
+
+/* Where the body starts in the encoded entry: after the head and tags,
+ * which are final once the head has been sent. */
+static size_t body_offset(const bc_worker *w)
+{
+    bc_forward *fw = w->fwd;
+    bc_entry e = {.head_len = fw->stored_head_len, .tags_len = fw->tags_len};
+    return bc_entry_encoded_size(&e);
+}
+
+/* Keeps body bytes for the store, giving up past max_object_size. */
+static void keep_body(bc_worker *w, const char *data, size_t len)
+{
+    bc_forward *fw = w->fwd;
+    long max = w->cfg->cache.max_object_size;
+    if (!fw->storable || len == 0)
+        return; /* fw->entry may be NULL after bc_forward_trim */
+    if ((long)(fw->body_len + len) > max) {
+        fw->storable = 0;
+        w->reason = BC_REASON_TOO_LARGE;
+        return;
+    }
+    if (fw->body_len == 0)
+        fw->body_off = body_offset(w);
+    size_t need = fw->body_off + fw->body_len + len;
+    if (need > fw->entry_cap) {
+        size_t cap = fw->entry_cap ? fw->entry_cap : 16384;
+        while (cap < need)
+            cap *= 2;
+        char *p = realloc(fw->entry, cap);
+        if (!p) {
+            fw->storable = 0;
+            return;
+        }
+        fw->entry = p;
+        fw->entry_cap = cap;
+    }
+    memcpy(fw->entry + fw->body_off + fw->body_len, data, len);
+    fw->body_len += len;
+}
+
+static int body_data(bc_worker *w, const char *data, size_t len)
+{
+    keep_body(w, data, len);
+    return bc_fcgi_out_put(&w->out, data, len);
+}
+
+/* Sink: accumulates the head, then streams the body. */
+static int on_stdout(void *ctx, const char *data, size_t len)
+{
+    bc_worker *w = ctx;
+    bc_forward *fw = w->fwd;
+    if (fw->head_done)
+        return body_data(w, data, len);
+    size_t room = BC_RESPONSE_MAX_HEAD - fw->head_fill;
+    size_t take = len < room ? len : room;
+    memcpy(fw->headbuf + fw->head_fill, data, take);
+    fw->head_fill += take;
+    int rc = bc_response_parse_head(fw->headbuf, fw->head_fill, &fw->head);
+    if (rc == 0 && take == len)
+        return 0;
+    if (rc <= 0) {
+        fw->bad_head = 1;
+        return -1;
+    }
+    if (fw->head.status >= 500 && bc_fill_stale_stands(w)) {
+        fw->use_stale = 1; /* SPEC 7: the stale entry beats an error */
+        return -1;
+    }
+    if (bc_fill_keyed(w->outcome) && fw->storable)
+        judge_head(w);
+    fw->head_done = 1;
+    if (send_head(w) < 0)
+        return -1;
+    /* Body bytes that came with the head, then the rest of this chunk. */
+    size_t extra = fw->head_fill - fw->head.head_len;
+    if (body_data(w, fw->headbuf + fw->head.head_len, extra) < 0)
+        return -1;
+    return body_data(w, data + take, len - take);
+}
+
+static void on_stderr(void *ctx, const char *data, size_t len)
+{
+    (void)ctx;
+    while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+        len--;
+    if (len > 0)
+        bc_log(BC_LOG_WARN, "backend stderr: %.*s",
+               (int)(len > 900 ? 900 : len), data);
+}
+
+static int on_flush(void *ctx)
+{
+    bc_worker *w = ctx;
+    bc_forward *fw = w->fwd;
+    if (!fw->head_done || w->out.client_gone)
+        return w->out.client_gone ? -1 : 0;
+    return bc_fcgi_out_flush(&w->out);
+}
+
+static int read_body(void *ctx, char *buf, size_t cap)
+{
+    bc_worker *w = ctx;
+    return FCGX_GetStr(buf, (int)(cap > 65536 ? 65536 : cap), w->req.in);
+}
+
+/* Builds the parameter list from the request's environment, unchanged. */
+static size_t collect_params(bc_worker *w)
+{
+    bc_forward *fw = w->fwd;
+    size_t n = 0;
+    for (char **e = w->req.envp; e && *e; e++) {
+        if (n == fw->params_cap) {
+            size_t cap = fw->params_cap ? fw->params_cap * 2 : 64;
+            bc_fcgi_param *p = realloc(fw->params, cap * sizeof *p);
+            if (!p)
+                break;
+            fw->params = p;
+            fw->params_cap = cap;
+        }
+        const char *eq = strchr(*e, '=');
+        size_t nl = eq ? (size_t)(eq - *e) : strlen(*e);
+        fw->params[n].name = *e;
+        fw->params[n].name_len = nl;
+        fw->params[n].value = eq ? eq + 1 : "";
+        fw->params[n].value_len = eq ? strlen(eq + 1) : 0;
+        n++;
+    }
+    return n;
+}
+
+/* Encodes the response kept in the fill as an entry; returns its size or 0.
+ * A body other than the length the head declared is a backend fault the
+ * web server may have framed differently: passed on, never stored. */
+static size_t encode_entry(bc_worker *w)
+{
+    bc_forward *fw = w->fwd;
+    if (fw->content_length >= 0 && (long)fw->body_len != fw->content_length) {
+        fw->storable = 0;
+        w->reason = BC_REASON_MALFORMED;
+        return 0;
+    }
+    bc_entry e = {
+        .status = fw->head.status,
+        .created_ms = bc_wall_ms(),
+        .ttl = (uint32_t)fw->ttl,
+        .stale_ttl = (uint32_t)w->ep->stale_ttl,
+        .head = w->out.text,
+        .head_len = fw->stored_head_len,
+        .tags = fw->tags,
+        .tags_len = fw->tags_len,
+        .body_len = fw->body_len,
+    };
+    size_t need = bc_entry_encoded_size(&e);
+    /* The body was collected in place (keep_body): what goes in front of
+     * it must still be the size it was then. */
+    if (fw->body_len > 0 && need - fw->body_len != fw->body_off)
+        return 0;
+    if (need > fw->entry_cap) {
+        char *p = realloc(fw->entry, need);
+        if (!p)
+            return 0;
+        fw->entry = p;
+        fw->entry_cap = need;
+    }
+    if (fw->body_len > 0)
+        e.body = fw->entry + fw->body_off; /* left in place, not copied */
+    return bc_entry_encode(&e, fw->entry, fw->entry_cap);
+}
+
+static void log_backend_failure(bc_worker *w, bc_backend_status st)
+{
+    bc_forward *fw = w->fwd;
+    if (st == BC_BACKEND_ABORTED && !fw->use_stale)
+        return;
+    bc_stats_add(&w->sh->stats, BC_STAT_BACKEND_ERRORS, 1);
+    bc_log_limited(&w->sh->backend_log, BC_LOG_ERROR, "backend %s: %s",
+                   backend_address(w), bc_fcgi_client_error(fw->backend));
+}
+
+/* Forwards the request; returns the encoded entry size when the response
+ * should be stored after the request is finished, else 0. */
+static size_t exchange(bc_worker *w)
+{
+    bc_forward *fw = w->fwd;
+    if (!fw->backend && bc_forward_open(w) < 0) {
+        bc_deliver_error(w, 502, "Bad Gateway");
+        return 0;
+    }
+    bc_fcgi_sink sink = {on_stdout, on_stderr, on_flush, w};
+    size_t n = collect_params(w);
+    bc_backend_status st =
+        bc_fcgi_client_request(fw->backend, fw->params, n, read_body, w, &sink);
+    if ((st == BC_BACKEND_OK || st == BC_BACKEND_UNCLEAN) && !fw->head_done) {
+        /* The stream ended inside or before the head: whatever the
+         * connection carries next is not to be trusted either. */
+        bc_fcgi_client_close(fw->backend);
+        fw->bad_head = 1;
+        st = BC_BACKEND_PROTOCOL;
+    }
+    if (st == BC_BACKEND_UNCLEAN) {
+        /* SPEC 6: the answer ended with its END_REQUEST but the exchange
+         * was not clean (another request's records, a protocolStatus, bytes
+         * after the end). It goes to the client as it came and is never
+         * stored; the client closed the connection. */
+        fw->storable = 0;
+        if (bc_fill_keyed(w->outcome))
+            w->reason = BC_REASON_MALFORMED;
+        log_backend_failure(w, st);
+        return 0;
+    }
+    if (st != BC_BACKEND_OK && !fw->head_done && bc_fill_has_stale(w->fill) &&
+        (fw->use_stale || bc_fill_stale_stands(w))) {
+        log_backend_failure(w, st);
+        bc_fill_serve_stale(w);
+        return 0;
+    }
+    if (st != BC_BACKEND_OK) {
+        if (fw->bad_head)
+            bc_stats_add(&w->sh->stats, BC_STAT_BACKEND_ERRORS, 1);
+        if (fw->bad_head)
+            bc_log_limited(&w->sh->backend_log, BC_LOG_ERROR,
+                           "backend %s: malformed or missing response head",
+                           backend_address(w));
+        else
+            log_backend_failure(w, st);
+        if (!fw->head_done && (st != BC_BACKEND_ABORTED || fw->bad_head))
+            bc_deliver_error(w, st == BC_BACKEND_TIMEOUT ? 504 : 502,
+                             st == BC_BACKEND_TIMEOUT ? "Gateway Timeout"
+                                                      : "Bad Gateway");
+        /* Past the head the only honest signal left is to cut the stream:
+         * the web server then sees a truncated response, not a complete
+         * short one. */
+        if (fw->head_done && !w->out.client_gone)
+            w->out.cut = 1;
+        return 0;
+    }
+    if (!bc_fill_keyed(w->outcome) || !fw->storable || w->out.client_gone ||
+        w->v.head)
+        return 0;
+    return encode_entry(w);
+}
+
+void bc_forward_request(bc_worker *w, bc_forwarded *out)
+{
+    bc_forward *fw = w->fwd;
+    /* Only the filler's response may be stored. */
+    fw->storable = w->outcome == BC_FILL_FILL;
+    fw->head_done = 0;
+    fw->bad_head = 0;
+    fw->use_stale = 0;
+    fw->ttl = 0;
+    fw->content_length = -1;
+    fw->head_fill = 0;
+    fw->stored_head_len = 0;
+    fw->tags_len = 0;
+    fw->body_len = 0;
+    size_t entry_len = exchange(w);
+    out->head = fw->head_done ? &fw->head : NULL;
+    out->entry = fw->entry;
+    out->entry_len = entry_len;
+    out->ttl = fw->ttl;
+    out->tags = fw->tags;
+    out->tags_len = fw->tags_len;
+}
