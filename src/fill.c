@@ -14,6 +14,7 @@
 #include "entry.h"
 #include "invalidate.h"
 #include "key.h"
+#include "lease.h"
 #include "log.h"
 #include "memtier.h"
 #include "misspred.h"
@@ -24,13 +25,11 @@ struct bc_fill {
     /* This request's. */
     int leased;        /* it holds the key's fill lease */
     int has_stale;     /* stale holds an entry within stale_ttl */
-    int lease_named;   /* lease and leases are this key's */
+    int lease_named;   /* lease is this key's */
     uint64_t mem_gen;  /* memory tier generation before the lookup */
     uint64_t key_hash; /* bc_key_hash of the key */
     uint64_t hint_gen; /* sh->hint_gen before the lookup */
-    char lease[BC_KEY_INTERNAL_MAX]; /* the key's fill lease */
-    char leases[BC_KEY_MAX];         /* the set of fills in flight */
-    char token[48];                  /* this fill's lease value */
+    bc_lease lease;    /* the key's fill lease and this request's attempt */
     /* The worker's, across requests. */
     uint64_t token_base, fills;
     bc_passhint *hints; /* keys recently found passing */
@@ -225,16 +224,15 @@ static void hint_pass(bc_worker *w, long left_ms)
     bc_passhint_set(f->hints, f->key_hash, bc_now_ms() + left_ms, f->hint_gen);
 }
 
-/* Names the key's lease and the set of leases, once per request and only
- * when a miss needs them: a hit never does. */
+/* Names the key's lease, once per request and only when a miss needs it:
+ * a hit never does. A name that does not fit is "", and the lease calls
+ * then fail: the request goes uncached. */
 static void name_lease(bc_worker *w)
 {
     bc_fill *f = w->fill;
-    const bc_config *cfg = w->cfg;
     if (f->lease_named)
         return;
-    bc_invalidate_lease_key(cfg, w->key, f->lease, sizeof f->lease);
-    bc_invalidate_lease_set(cfg, f->leases, sizeof f->leases);
+    bc_lease_init(&f->lease, w->cfg, w->key);
     f->lease_named = 1;
 }
 
@@ -249,8 +247,7 @@ static bc_fill_look lookup_hinted(bc_worker *w, bc_fill_facts *facts)
     int lease;
     long left = 0;
     name_lease(w);
-    int rc = bc_store_get_check(w->store, w->key, f->lease, &data, &len, &lease,
-                                &left);
+    int rc = bc_lease_check(w->store, &f->lease, &data, &len, &lease, &left);
     if (rc < 0)
         return BC_LOOK_DOWN;
     bc_fill_look look = rc == 0 ? BC_LOOK_MISS : classify(w, data, len);
@@ -280,15 +277,10 @@ static int passhint(bc_worker *w)
 static bc_fill_claim take_lease(bc_worker *w, bc_lease_result *lr)
 {
     bc_fill *f = w->fill;
-    const bc_config *cfg = w->cfg;
     name_lease(w);
-    snprintf(f->token, sizeof f->token, "%016llx-%llu",
-             (unsigned long long)f->token_base, (unsigned long long)++f->fills);
-    /* A lease outlives the longest fill the backend may take, so a slow
-     * but legitimate fill is not mistaken for a voided one. */
-    long ttl_ms = (long)cfg->backend.timeout_ms + 1000;
-    int rc = bc_store_lease_take(w->store, f->lease, f->token, ttl_ms,
-                                 f->leases, w->key, lr);
+    /* A staging name that does not fit fails the store, not the lease. */
+    bc_lease_new_token(&f->lease, f->token_base, ++f->fills);
+    int rc = bc_lease_take(w->store, &f->lease, lr);
     f->leased = rc == 1;
     if (rc < 0)
         return BC_CLAIM_DOWN;
@@ -303,7 +295,7 @@ static bc_fill_claim take_lease(bc_worker *w, bc_lease_result *lr)
 static void give_back_lease(bc_worker *w)
 {
     bc_fill *f = w->fill;
-    bc_store_lease_release(w->store, f->lease, f->token, f->leases, 0);
+    bc_lease_release(w->store, &f->lease, 0);
     f->leased = 0;
 }
 
@@ -406,8 +398,8 @@ static bc_fill_wait wait_fill(bc_worker *w)
         size_t len;
         int lease;
         long left = 0;
-        int rc = bc_store_get_check(w->store, w->key, w->fill->lease, &data,
-                                    &len, &lease, &left);
+        int rc = bc_lease_check(w->store, &w->fill->lease, &data, &len, &lease,
+                                &left);
         if (rc < 0)
             return BC_WAIT_DOWN;
         if (rc == 1 && classify(w, data, len) == BC_LOOK_HIT)
@@ -490,14 +482,9 @@ static int store_entry(bc_worker *w, const bc_forwarded *res)
         idx[n] = f->idx[n], n++;
         i = e + 1;
     }
-    char staging[BC_KEY_MAX];
-    if (bc_key_internal(cfg, "fill", f->token, strlen(f->token), staging,
-                        sizeof staging) < 0)
-        return -1;
-    int rc = bc_store_put_leased(w->store, w->key, res->entry, res->entry_len,
-                                 res->ttl + w->ep->stale_ttl, idx, n, f->lease,
-                                 f->token, f->leases, staging);
-    /* The outcome is not known yet (see bc_store_put_leased), so the entry
+    int rc = bc_lease_store(w->store, &f->lease, res->entry, res->entry_len,
+                            res->ttl + w->ep->stale_ttl, idx, n);
+    /* The outcome is not known yet (see bc_lease_store), so the entry
      * is not put into the memory tier here: the first HIT from Redis does
      * that, and an entry whose store lost its lease never gets there. */
     return rc;
@@ -517,5 +504,5 @@ void bc_fill_end(bc_worker *w, const bc_forwarded *res)
         bc_fill_policy_pass_ms(w->cfg->cache.lock_timeout_ms, whole, w->reason);
     if (ms == BC_FILL_PASS_DECLARED_MS)
         hint_pass(w, ms);
-    bc_store_lease_release(w->store, f->lease, f->token, f->leases, ms);
+    bc_lease_release(w->store, &f->lease, ms);
 }
