@@ -130,3 +130,15 @@ void bc_fcgi_out_finish(bc_fcgi_out *o)
     drain_body(o);
     FCGX_Finish_r(o->req);
 }
+
+void bc_fcgi_out_end(bc_fcgi_out *o)
+{
+    /* The body read with the backend's last records may still be queued
+     * (the client's read loop ends without a flush). */
+    if (o->npend > 0)
+        bc_fcgi_out_flush(o);
+    if (o->cut)
+        FCGX_Free(o->req, 1);
+    else
+        bc_fcgi_out_finish(o);
+}

@@ -32,8 +32,9 @@
  * written with one writev by bc_fcgi_out_flush. Small answers still go out
  * in one write with the END_REQUEST record. Knowing what is left of the
  * buffer takes reading libfcgi's FCGX_Stream fields (stop, wrNext), and
- * writing around it takes its connection (ipcFd): libfcgi has no call for
- * either. This module is the only one that does so. */
+ * writing around it takes its connection (ipcFd), fields fcgiapp.h marks
+ * private: libfcgi has no call for either. This module is the only one
+ * that touches them, so a libfcgi that changes them breaks one file. */
 typedef struct bc_fcgi_out {
     FCGX_Request *req; /* the request answered (borrowed: the worker's) */
     /* Output records queued for one writev: header, data, header, ... */
@@ -71,6 +72,19 @@ int bc_fcgi_out_flush(bc_fcgi_out *o);
  * request body (closing a kept-alive connection after a large one) and
  * finishes the libfcgi request. */
 void bc_fcgi_out_finish(bc_fcgi_out *o);
+
+/* Ends the request, once its handling is over: writes what is still
+ * queued, then finishes it as bc_fcgi_out_finish does, or, when it was
+ * cut, closes the connection without END_REQUEST, so the web server sees
+ * a truncated response. */
+void bc_fcgi_out_end(bc_fcgi_out *o);
+
+/* Whether the web server connection of the last request is still open
+ * (kept alive), so that the next request comes on it. */
+static inline int bc_fcgi_out_kept_alive(const bc_fcgi_out *o)
+{
+    return o->req->ipcFd >= 0;
+}
 
 /* Grows the text buffer to take MORE bytes; 0 or -1. */
 int bc_fcgi_out_grow(bc_fcgi_out *o, size_t more);

@@ -1,6 +1,6 @@
-/* responder.c: worker threads that accept FastCGI requests, serve hits from
- * Redis and forward everything else to the backend, storing what may be
- * stored. */
+/* responder.c: the worker pool: threads that accept FastCGI requests, and
+ * one request's control flow: status page, key, lookup (fill.c), forward
+ * (forward.c), store, and the invalidation after an unsafe method. */
 #include "responder.h"
 
 #include <ctype.h>
@@ -10,38 +10,25 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/random.h>
-#include <sys/uio.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "cache_control.h"
-#include "deliver.h"
-#include "entry.h"
-#include "fcgi_client.h"
 #include "fcgi_out.h"
-#include "fcgi_record.h"
 #include "fill.h"
-#include "fill_policy.h"
 #include "forward.h"
 #include "gateway.h"
 #include "invalidate.h"
 #include "key.h"
 #include "log.h"
-#include "memtier.h"
-#include "misspred.h"
-#include "passhint.h"
+#include "message.h"
 #include "reason.h"
 #include "response.h"
+#include "stats.h"
 #include "status_page.h"
-#include "storable.h"
 #include "store.h"
 #include "worker.h"
 
@@ -88,6 +75,8 @@ static void follow_config(slot *s)
     bc_forward_open(w);
     bc_gateway_release(w->g, old);
 }
+
+/* ---- request variables ---- */
 
 /* Fills w->v in one pass over the parameters; the first of a name wins,
  * as with FCGX_GetParam. A repeat of a name the key or the endpoint match
@@ -189,13 +178,7 @@ static void request_view(bc_worker *w, bc_request *rq, char *pathbuf,
     rq->repeated_vars = w->v.repeated;
 }
 
-/* ---- one request ---- */
-
-static void reset_fill(bc_worker *w)
-{
-    bc_fcgi_out_begin(&w->out);
-    bc_fill_begin(w->fill);
-}
+/* ---- invalidation after an unsafe method ---- */
 
 /* RFC 9111 4.4: a successful answer to a method that may change state
  * (every method but the safe GET, HEAD, OPTIONS and TRACE, unknown ones
@@ -214,30 +197,22 @@ static int unsafe_success(const bc_worker *w, const bc_forwarded *res,
 }
 
 /* Tells every process's memory tier about a path invalidation: dropped
- * here at once, and published with an id this process has already claimed,
- * so the other listeners only clear their memory (Redis is done). The
- * message's uris match by prefix, which over-invalidates memory a little;
- * entries there live memory_ttl seconds at most anyway. */
+ * here at once, and announced under an id this process claims, so the
+ * other listeners only clear their memory (Redis is done). The message's
+ * uris match by prefix, which over-invalidates memory a little; entries
+ * there live memory_ttl seconds at most anyway, which is also all a
+ * failed announcement costs, so it is not reported. */
 static void announce_path(bc_worker *w, const char *path)
 {
     const bc_config *cfg = w->cfg;
-    char pattern[BC_KEY_MAX], id[40];
-    unsigned char rnd[16];
+    char pattern[BC_KEY_MAX], err[256];
     int n = snprintf(pattern, sizeof pattern, "%s:*", cfg->redis.prefix);
     if (n < 0 || (size_t)n >= sizeof pattern)
         return;
     char *uris[1] = {(char *)path};
     bc_message m = {.pattern = pattern, .uris = uris, .nuris = 1};
     bc_gateway_drop_covered(w->g, cfg, &m);
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-        return;
-    for (size_t i = 0; i < sizeof rnd; i++)
-        snprintf(id + 2 * i, 3, "%02x", rnd[i]);
-    m.id = id;
-    char *json = bc_message_encode(&m);
-    if (json && bc_invalidate_claim(w->store, cfg, id) == 1)
-        bc_store_publish(w->store, cfg->redis.channel, json, strlen(json));
-    free(json);
+    bc_invalidate_announce(w->store, cfg, &m, err, sizeof err);
 }
 
 /* Invalidates the entries of PATH[0..LEN), a path as requests send it. */
@@ -287,6 +262,8 @@ static void invalidate_unsafe(bc_worker *w, const bc_response_head *head,
     }
 }
 
+/* ---- one request ---- */
+
 /* Counts a forwarded request: a miss (and why it was not stored) or a
  * bypass (and why no lookup was made). */
 static void count_forward(bc_worker *w, size_t entry_len)
@@ -302,12 +279,17 @@ static void count_forward(bc_worker *w, size_t entry_len)
     bc_stats_add(s, bc_reason_skip_stat(w->reason), 1);
 }
 
+/* Answers the request accepted into W: the status page; else a lookup
+ * when a key can be built, which may answer it; else it is forwarded, and
+ * then its fill is stored or released, or after an unsafe method the
+ * entries of its paths are invalidated. */
 static void handle(bc_worker *w)
 {
     const bc_config *cfg = w->cfg;
     bc_request rq;
     char path[BC_KEY_MAX];
-    reset_fill(w);
+    bc_fcgi_out_begin(&w->out);
+    bc_fill_begin(w->fill);
     scan_vars(w);
     request_view(w, &rq, path, sizeof path);
     if (cfg->status_path[0] && strcmp(rq.path, cfg->status_path) == 0) {
@@ -338,6 +320,8 @@ static void handle(bc_worker *w)
         bc_fcgi_out_finish(&w->out);
     }
 }
+
+/* ---- the worker loop ---- */
 
 /* Buffers a worker keeps between requests. Larger ones (a big body, its
  * entry, a big stale copy) are given back after the request, so a process
@@ -385,21 +369,14 @@ static void *worker_main(void *arg)
          * waits on it for the next request, outside the lock. */
         atomic_store(&s->in_accept, 1);
         int rc = -1;
-        if (w->req.ipcFd >= 0 || await_connection(r) == 0)
+        if (bc_fcgi_out_kept_alive(&w->out) || await_connection(r) == 0)
             rc = atomic_load(&r->stopping) ? -1 : FCGX_Accept_r(&w->req);
         atomic_store(&s->in_accept, 0);
         if (rc < 0)
             continue;
         follow_config(s);
         handle(w);
-        /* The body read with the backend's last records may still be
-         * queued (the client's read loop ends without a flush). */
-        if (w->out.npend > 0)
-            bc_fcgi_out_flush(&w->out);
-        if (w->out.cut)
-            FCGX_Free(&w->req, 1);
-        else
-            bc_fcgi_out_finish(&w->out);
+        bc_fcgi_out_end(&w->out);
         bc_store_idle(w->store);
         trim_buffers(w);
     }
