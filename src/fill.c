@@ -468,16 +468,15 @@ static int store_entry(bc_worker *w, const bc_forwarded *res)
     /* An entry missing from one of its indexes would outlive the path or
      * tag invalidation that should remove it: no index, no store. */
     if (!bc_key_is_entry(cfg, w->key, strlen(w->key), &path, &plen) ||
-        bc_invalidate_path_index(cfg, path, plen, f->idx[n], BC_KEY_MAX) < 0)
+        bc_key_path_index(cfg, path, plen, f->idx[n], BC_KEY_MAX) < 0)
         return -1;
     idx[n] = f->idx[n], n++;
     for (size_t i = 0; i < res->tags_len;) {
         size_t e = i;
         while (e < res->tags_len && res->tags[e] != ' ')
             e++;
-        if (n == BC_MAX_INDEXES ||
-            bc_invalidate_tag_index(cfg, res->tags + i, e - i, f->idx[n],
-                                    BC_KEY_MAX) < 0)
+        if (n == BC_MAX_INDEXES || bc_key_tag_index(cfg, res->tags + i, e - i,
+                                                    f->idx[n], BC_KEY_MAX) < 0)
             return -1;
         idx[n] = f->idx[n], n++;
         i = e + 1;

@@ -46,7 +46,7 @@ void bc_status_page_serve(bc_worker *w)
     }
     unsigned long long totals[BC_STAT_COUNT] = {0};
     char key[BC_KEY_MAX];
-    int up = bc_key_internal_raw(cfg, "stats", NULL, 0, key, sizeof key) == 0 &&
+    int up = bc_key_stats(cfg, key, sizeof key) == 0 &&
              bc_store_hgetall(w->store, key, take_stat, totals) == 0;
     bc_fcgi_out_printf(&w->out,
                        "Status: 200 OK\r\nContent-Type: text/plain; "
