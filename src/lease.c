@@ -43,19 +43,6 @@ static const char release_lua[] =
     "end\n"
     "return 0\n";
 
-/* Copies SRC into the DST array of L, or makes it "" and returns -1 when
- * it does not fit. */
-static int copy_name(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= cap) {
-        dst[0] = '\0';
-        return -1;
-    }
-    memcpy(dst, src, n + 1);
-    return 0;
-}
-
 int bc_lease_init(bc_lease *l, const bc_config *cfg, const char *key)
 {
     l->cfg = cfg;
@@ -309,58 +296,4 @@ int bc_lease_check(bc_store *st, const bc_lease *l, const char **data,
     *data = r[0]->str;
     *len = (size_t)r[0]->len;
     return 1;
-}
-
-/* ---- transitional wrappers ---- */
-
-/* A lease from its parts as the callers of before hold them. A part too
- * long for its field is "", which fails the call as a name that could not
- * be built did. */
-static void from_parts(bc_lease *l, const char *lease, const char *token,
-                       const char *leases, const char *key, long ttl_ms,
-                       const char *staging)
-{
-    l->cfg = NULL;
-    l->key = key;
-    l->ttl_ms = ttl_ms;
-    copy_name(l->name, sizeof l->name, lease);
-    copy_name(l->set, sizeof l->set, leases);
-    copy_name(l->token, sizeof l->token, token);
-    copy_name(l->fill, sizeof l->fill, staging ? staging : "");
-}
-
-int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
-                        long ttl_ms, const char *leases, const char *key,
-                        bc_lease_result *out)
-{
-    bc_lease l;
-    from_parts(&l, lease, token, leases, key, ttl_ms, NULL);
-    return bc_lease_take(st, &l, out);
-}
-
-int bc_store_put_leased(bc_store *st, const char *key, const char *data,
-                        size_t len, long ttl, char *const *indexes,
-                        size_t nindexes, const char *lease, const char *token,
-                        const char *leases, const char *staging)
-{
-    bc_lease l;
-    from_parts(&l, lease, token, leases, key, 0, staging);
-    return bc_lease_store(st, &l, data, len, ttl, indexes, nindexes);
-}
-
-int bc_store_lease_release(bc_store *st, const char *lease, const char *token,
-                           const char *leases, long pass_ms)
-{
-    bc_lease l;
-    from_parts(&l, lease, token, leases, "", 0, NULL);
-    return bc_lease_release(st, &l, pass_ms);
-}
-
-int bc_store_get_check(bc_store *st, const char *key, const char *lease,
-                       const char **data, size_t *len, int *lease_state,
-                       long *left_ms)
-{
-    bc_lease l;
-    from_parts(&l, lease, "", "", key, 0, NULL);
-    return bc_lease_check(st, &l, data, len, lease_state, left_ms);
 }

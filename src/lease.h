@@ -19,8 +19,8 @@
  *
  * A bc_lease is a value: bc_lease_init names a key's lease once per
  * request, bc_lease_new_token starts each attempt, and the calls below do
- * the Redis side over a bc_store. Everything here but those two and
- * bc_lease_member needs Redis >= 7.0 (SET NX GET). */
+ * the Redis side over a bc_store. Taking a lease needs Redis >= 7.0
+ * (SET NX GET). */
 #ifndef BOCACHE_LEASE_H
 #define BOCACHE_LEASE_H
 
@@ -124,23 +124,5 @@ int bc_lease_release(bc_store *st, const bc_lease *l, long pass_ms);
  * (PTTL). */
 int bc_lease_check(bc_store *st, const bc_lease *l, const char **data,
                    size_t *len, int *state, long *left_ms);
-
-/* ---- Transitional (issue 14) ----
- * The calls of before, with the lease's parts as separate strings, as
- * thin wrappers over the ones above; they go once the responder's files
- * use bc_lease. */
-
-int bc_store_lease_take(bc_store *st, const char *lease, const char *token,
-                        long ttl_ms, const char *leases, const char *key,
-                        bc_lease_result *out);
-int bc_store_put_leased(bc_store *st, const char *key, const char *data,
-                        size_t len, long ttl, char *const *indexes,
-                        size_t nindexes, const char *lease, const char *token,
-                        const char *leases, const char *staging);
-int bc_store_lease_release(bc_store *st, const char *lease, const char *token,
-                           const char *leases, long pass_ms);
-int bc_store_get_check(bc_store *st, const char *key, const char *lease,
-                       const char **data, size_t *len, int *lease_state,
-                       long *left_ms);
 
 #endif

@@ -257,8 +257,8 @@ int bc_store_fault(bc_store *st, const char *what, const char *detail);
 /* The bound on connect and on every command of ST, in ms. */
 int bc_store_timeout_ms(const bc_store *st);
 
-/* Transitional (issue 14): the declarations older callers find here. */
-#include "lease.h"
+/* Transitional (issue 14): bc_store_shared for gateway.h and listener.h,
+ * until they use bc_store_log and bc_store_events. */
 #include "store_log.h"
 
 #endif
