@@ -162,29 +162,6 @@ long bc_invalidate_retry_ms(const bc_config *cfg)
     return PASS_MAX_MS > ms ? PASS_MAX_MS : ms;
 }
 
-int bc_invalidate_tag_index(const bc_config *cfg, const char *tag, size_t len,
-                            char *out, size_t outlen)
-{
-    return bc_key_tag_index(cfg, tag, len, out, outlen);
-}
-
-int bc_invalidate_path_index(const bc_config *cfg, const char *encoded_path,
-                             size_t len, char *out, size_t outlen)
-{
-    return bc_key_path_index(cfg, encoded_path, len, out, outlen);
-}
-
-int bc_invalidate_lease_key(const bc_config *cfg, const char *key, char *out,
-                            size_t outlen)
-{
-    return bc_key_lease(cfg, key, strlen(key), out, outlen);
-}
-
-int bc_invalidate_lease_set(const bc_config *cfg, char *out, size_t outlen)
-{
-    return bc_key_lease_set(cfg, out, outlen);
-}
-
 /* What a scan takes: entries a message covers, every live entry listed in
  * an index, or the leases of the entries a message (or a path) covers. */
 typedef enum { TAKE_COVERED, TAKE_ENTRY, TAKE_LEASE } take_mode;

@@ -69,15 +69,4 @@ long bc_invalidate_apply(bc_store *st, const bc_config *cfg,
 long bc_invalidate_path(bc_store *st, const bc_config *cfg,
                         const char *encoded_path, size_t len);
 
-/* Transitional (issue 14): the names now come from key.h (bc_key_tag_index,
- * bc_key_lease, bc_key_lease_set, bc_key_path_index); these stay, thin
- * wrappers over them, until the responder's files call key.h directly. */
-int bc_invalidate_tag_index(const bc_config *cfg, const char *tag, size_t len,
-                            char *out, size_t outlen);
-int bc_invalidate_lease_key(const bc_config *cfg, const char *key, char *out,
-                            size_t outlen);
-int bc_invalidate_lease_set(const bc_config *cfg, char *out, size_t outlen);
-int bc_invalidate_path_index(const bc_config *cfg, const char *encoded_path,
-                             size_t len, char *out, size_t outlen);
-
 #endif

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "invalidate.h"
 #include "key.h"
-#include "check_main.h"
 
 Suite *invalidate_suite(void);
 
@@ -39,21 +39,18 @@ START_TEST(internal_names)
     fx f;
     fx_init(&f, "bocache");
     char out[BC_KEY_INTERNAL_MAX];
-    ck_assert_int_eq(bc_invalidate_lease_set(&f.cfg, out, sizeof out), 0);
+    ck_assert_int_eq(bc_key_lease_set(&f.cfg, out, sizeof out), 0);
     ck_assert_str_eq(out, "bocache:#leasez");
-    ck_assert_int_eq(
-        bc_key_internal_raw(&f.cfg, "stats", NULL, 0, out, sizeof out), 0);
+    ck_assert_int_eq(bc_key_stats(&f.cfg, out, sizeof out), 0);
     ck_assert_str_eq(out, "bocache:#stats");
-    ck_assert_int_eq(bc_invalidate_lease_key(&f.cfg, "bocache:none:-:/a?b=1",
-                                             out, sizeof out),
-                     0);
+    ck_assert_int_eq(
+        bc_key_lease(&f.cfg, "bocache:none:-:/a?b=1", 21, out, sizeof out), 0);
     ck_assert_str_eq(out, "bocache:#lease:bocache:none:-:/a?b=1");
     /* A tag is encoded as a segment; a path is taken as keys hold it. */
-    ck_assert_int_eq(
-        bc_invalidate_tag_index(&f.cfg, "a:b c", 5, out, sizeof out), 0);
+    ck_assert_int_eq(bc_key_tag_index(&f.cfg, "a:b c", 5, out, sizeof out), 0);
     ck_assert_str_eq(out, "bocache:#tagz:a%3Ab%20c");
-    ck_assert_int_eq(
-        bc_invalidate_path_index(&f.cfg, "/x%25y/", 7, out, sizeof out), 0);
+    ck_assert_int_eq(bc_key_path_index(&f.cfg, "/x%25y/", 7, out, sizeof out),
+                     0);
     ck_assert_str_eq(out, "bocache:#pathz:/x%25y/");
 }
 END_TEST
@@ -69,21 +66,20 @@ START_TEST(long_prefix_names_fit_or_fail)
     size_t n = (size_t)snprintf(key, sizeof key, "%s:none:-:/", prefix_of(64));
     memset(key + n, 'q', BC_KEY_MAX - 1 - n);
     key[BC_KEY_MAX - 1] = '\0';
-    ck_assert_int_eq(bc_invalidate_lease_key(&f.cfg, key, out, sizeof out), 0);
+    ck_assert_int_eq(bc_key_lease(&f.cfg, key, strlen(key), out, sizeof out),
+                     0);
     ck_assert_uint_eq(strlen(out), 64 + strlen(":#lease:") + BC_KEY_MAX - 1);
     ck_assert_int_eq(strncmp(out + 64, ":#lease:", 8), 0);
     ck_assert_str_eq(out + 72, key);
-    ck_assert_int_eq(bc_invalidate_lease_key(&f.cfg, key, out, BC_KEY_MAX + 64),
-                     -1);
+    ck_assert_int_eq(
+        bc_key_lease(&f.cfg, key, strlen(key), out, BC_KEY_MAX + 64), -1);
     ck_assert_str_eq(out, "");
     char small[16];
-    ck_assert_int_eq(bc_invalidate_lease_set(&f.cfg, small, sizeof small), -1);
+    ck_assert_int_eq(bc_key_lease_set(&f.cfg, small, sizeof small), -1);
     ck_assert_str_eq(small, "");
-    ck_assert_int_eq(
-        bc_key_internal_raw(&f.cfg, "stats", NULL, 0, small, sizeof small), -1);
+    ck_assert_int_eq(bc_key_stats(&f.cfg, small, sizeof small), -1);
     ck_assert_str_eq(small, "");
-    ck_assert_int_eq(bc_key_internal_raw(&f.cfg, "stats", NULL, 0, small, 0),
-                     -1);
+    ck_assert_int_eq(bc_key_stats(&f.cfg, small, 0), -1);
 }
 END_TEST
 
@@ -98,8 +94,7 @@ START_TEST(path_index_fits_where_its_key_did)
     for (size_t i = 0; i < len; i++)
         path[i] = "%25"[i % 3];
     path[0] = '/';
-    ck_assert_int_eq(
-        bc_invalidate_path_index(&f.cfg, path, len, out, sizeof out), 0);
+    ck_assert_int_eq(bc_key_path_index(&f.cfg, path, len, out, sizeof out), 0);
     ck_assert_uint_eq(strlen(out), 64 + strlen(":#pathz:") + len);
 }
 END_TEST
