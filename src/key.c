@@ -6,6 +6,7 @@
 #include <nettle/sha2.h>
 
 #include "key.h"
+#include "uri.h"
 
 /* More kept query parameters than this are not worth sorting on the stack of
  * every request; such a request is forwarded uncached like any other key
@@ -142,112 +143,6 @@ static const char *header(const bc_request *req, const char *name,
     if (count > 1)
         *repeated = 1;
     return v;
-}
-
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* The byte a valid escape at P[0..3) stands for, or -1. */
-static int escape_at(const char *p, const char *end)
-{
-    if (end - p < 3 || p[0] != '%')
-        return -1;
-    int hi = hex_value((unsigned char)p[1]), lo = hex_value((unsigned char)p[2]);
-    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-}
-
-/* Nonzero when the segment S[0..LEN) decodes to "." or "..". */
-static int dot_segment(const char *s, size_t len)
-{
-    size_t dots = 0;
-    for (const char *p = s, *end = s + len; p < end; dots++) {
-        if (*p == '.')
-            p++;
-        else if (escape_at(p, end) == '.')
-            p += 3;
-        else
-            return 0;
-    }
-    return dots == 1 || dots == 2;
-}
-
-int bc_key_path_normal(const char *path, size_t len)
-{
-    const char *end = path + len;
-    if (len == 0 || path[0] != '/')
-        return 0;
-    for (const char *seg = path + 1;; ) {
-        const char *p = seg;
-        while (p < end && *p != '/') {
-            if (*p == ';' || *p == '\\' || *p == '\0')
-                return 0;
-            if (*p == '%') {
-                int c = escape_at(p, end);
-                if (c < 0 || c == '/' || c == '\\' || c == '\0')
-                    return 0;
-                p += 3;
-            } else
-                p++;
-        }
-        if (dot_segment(seg, (size_t)(p - seg)))
-            return 0;
-        /* Only the last segment may be empty: "/a/" is a path, "/a//b"
-         * and "//" are not. */
-        if (p == seg && p < end)
-            return 0;
-        if (p == end)
-            return 1;
-        seg = p + 1;
-    }
-}
-
-int bc_key_path_is_document(const char *path, size_t len, const char *doc)
-{
-    const char *end = path + len;
-    for (const char *p = path; p < end; doc++) {
-        int c = (unsigned char)*p;
-        if (c == '%') {
-            c = escape_at(p, end);
-            if (c < 0)
-                return 0;
-            p += 3;
-        } else
-            p++;
-        if (*doc == '\0' || (unsigned char)*doc != c)
-            return 0;
-    }
-    return *doc == '\0';
-}
-
-size_t bc_key_query_decode(const char *src, size_t len, char *out,
-                           size_t outlen)
-{
-    size_t n = 0;
-    const char *end = src + len;
-    for (const char *p = src; p < end; n++) {
-        if (n + 1 >= outlen)
-            return (size_t)-1;
-        int c = escape_at(p, end);
-        if (c >= 0) {
-            out[n] = (char)c;
-            p += 3;
-        } else {
-            out[n] = *p == '+' ? ' ' : *p;
-            p++;
-        }
-    }
-    if (outlen == 0)
-        return (size_t)-1;
-    out[n] = '\0';
-    return n;
 }
 
 static size_t name_len(const char *p, size_t len)
@@ -421,7 +316,7 @@ static const char *partner_id(const bc_config *cfg, const bc_request *req,
     size_t rawlen = 0;
     int nparam = query_param(req->query, cfg->identity.partner_id_param,
                              &raw, &rawlen);
-    size_t n = nparam ? bc_key_query_decode(raw, rawlen, buf, cap) : 0;
+    size_t n = nparam ? bc_uri_query_decode(raw, rawlen, buf, cap) : 0;
     if (nparam > 1 || n == (size_t)-1) {
         *repeated |= nparam > 1;
         return NULL; /* too long to decode: too long for a key as well */
@@ -494,9 +389,9 @@ bc_key_status bc_key_build(const bc_config *cfg, const bc_request *req,
     /* An endpoint matched on a path the backend reads otherwise would
      * file one resource's answer under another's key (SPEC 4.1). */
     size_t plen = strlen(req->path);
-    if (!bc_key_path_normal(req->path, plen) ||
+    if (!bc_uri_path_normal(req->path, plen) ||
         (req->document_uri != NULL &&
-         !bc_key_path_is_document(req->path, plen, req->document_uri)))
+         !bc_uri_path_is_document(req->path, plen, req->document_uri)))
         return BC_KEY_PATH;
     e = bc_key_endpoint(cfg, req->path);
     if (ep != NULL)

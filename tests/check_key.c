@@ -7,6 +7,7 @@
 
 #include "check_main.h"
 #include "key.h"
+#include "uri.h"
 
 /* SHA-256 of "secret-key-123" and "other-key", from sha256sum. */
 #define HASH_SECRET "dc87f94e8f44b5018e54a588eebeaae6"
@@ -701,13 +702,13 @@ START_TEST(path_normal_form)
         {"/a%2g", 0},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-        ck_assert_msg(bc_key_path_normal(t[i].path, strlen(t[i].path)) ==
+        ck_assert_msg(bc_uri_path_normal(t[i].path, strlen(t[i].path)) ==
                           t[i].normal,
                       "%s: expected %s", t[i].path,
                       t[i].normal ? "normal" : "not normal");
     /* The length is what counts, not a NUL. */
-    ck_assert_int_eq(bc_key_path_normal("/a/..", 3), 1);
-    ck_assert_int_eq(bc_key_path_normal("/a\0b", 4), 0);
+    ck_assert_int_eq(bc_uri_path_normal("/a/..", 3), 1);
+    ck_assert_int_eq(bc_uri_path_normal("/a\0b", 4), 0);
 }
 END_TEST
 
@@ -731,7 +732,7 @@ START_TEST(path_document_uri)
         {"/a", "", 0},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-        ck_assert_msg(bc_key_path_is_document(t[i].path, strlen(t[i].path),
+        ck_assert_msg(bc_uri_path_is_document(t[i].path, strlen(t[i].path),
                                               t[i].doc) == t[i].same,
                       "%s vs %s", t[i].path, t[i].doc);
 }
@@ -764,19 +765,19 @@ END_TEST
 START_TEST(query_decode)
 {
     char out[16];
-    ck_assert_uint_eq(bc_key_query_decode("4%32", 4, out, sizeof out), 2);
+    ck_assert_uint_eq(bc_uri_query_decode("4%32", 4, out, sizeof out), 2);
     ck_assert_str_eq(out, "42");
-    ck_assert_uint_eq(bc_key_query_decode("a+b%2", 5, out, sizeof out), 5);
+    ck_assert_uint_eq(bc_uri_query_decode("a+b%2", 5, out, sizeof out), 5);
     ck_assert_str_eq(out, "a b%2");
-    ck_assert_uint_eq(bc_key_query_decode("%zz%", 4, out, sizeof out), 4);
+    ck_assert_uint_eq(bc_uri_query_decode("%zz%", 4, out, sizeof out), 4);
     ck_assert_str_eq(out, "%zz%");
-    ck_assert_uint_eq(bc_key_query_decode("", 0, out, sizeof out), 0);
+    ck_assert_uint_eq(bc_uri_query_decode("", 0, out, sizeof out), 0);
     ck_assert_str_eq(out, "");
-    ck_assert_uint_eq(bc_key_query_decode("%00", 3, out, sizeof out), 1);
+    ck_assert_uint_eq(bc_uri_query_decode("%00", 3, out, sizeof out), 1);
     ck_assert_int_eq(out[0], '\0');
-    ck_assert_uint_eq(bc_key_query_decode("abc", 3, out, 3), (size_t)-1);
-    ck_assert_uint_eq(bc_key_query_decode("abc", 3, out, 4), 3);
-    ck_assert_uint_eq(bc_key_query_decode("", 0, out, 0), (size_t)-1);
+    ck_assert_uint_eq(bc_uri_query_decode("abc", 3, out, 3), (size_t)-1);
+    ck_assert_uint_eq(bc_uri_query_decode("abc", 3, out, 4), 3);
+    ck_assert_uint_eq(bc_uri_query_decode("", 0, out, 0), (size_t)-1);
 }
 END_TEST
 

@@ -13,6 +13,7 @@
 #include <nettle/sha2.h>
 
 #include "key.h"
+#include "uri.h"
 #include "fuzz.h"
 
 #define API_KEY_HEADER "X-Api-Key"
@@ -228,7 +229,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(key, 'x', BC_KEY_MAX);
     st = bc_key_build(cfg, &req, &ep, key, BC_KEY_MAX);
     FUZZ_CHECK(memchr(key, '\0', BC_KEY_MAX) != NULL);
-    int normal = bc_key_path_normal(req.path, strlen(req.path));
+    int normal = bc_uri_path_normal(req.path, strlen(req.path));
     FUZZ_CHECK(st == BC_KEY_PATH ? ep == NULL
                                  : ep == bc_key_endpoint(cfg, req.path));
     /* Every key is built from a path in normal form. */

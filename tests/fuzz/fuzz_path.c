@@ -1,17 +1,18 @@
 /* fuzz_path.c: fuzzes the request path checks of SPEC 4.1 and the query
  * value decoder. The input, NUL bytes and all, is a path judged by
- * bc_key_path_normal, which must agree with a second, segment by segment
+ * bc_uri_path_normal, which must agree with a second, segment by segment
  * reading of the rule written here; a path judged normal decodes to the
  * same segments as it has raw (no '/' or '\' from an escape, no "." or ".."
- * segment, no empty one but the last). bc_key_path_is_document accepts
+ * segment, no empty one but the last). bc_uri_path_is_document accepts
  * exactly the decoded path, and the raw one only when it has no escape.
  * The text before the first NUL is also a DOCUMENT_URI for the path after
- * it. The same input is a query value for bc_key_query_decode, whose
+ * it. The same input is a query value for bc_uri_query_decode, whose
  * output must be the plain decoding, never longer than the input, and fit
  * an OUTLEN exactly when it holds the result and its NUL. */
 #include <string.h>
 
 #include "key.h"
+#include "uri.h"
 #include "fuzz.h"
 
 static int hex(unsigned char c)
@@ -107,13 +108,13 @@ static void check_normal(const char *path, size_t len, char *dec)
     FUZZ_CHECK(!(n >= 3 && memcmp(dec + n - 3, "/..", 3) == 0));
 
     /* The web server that decoded it and changed nothing passes it on. */
-    FUZZ_CHECK(bc_key_path_is_document(path, len, dec));
+    FUZZ_CHECK(bc_uri_path_is_document(path, len, dec));
     /* The raw path is its own decoding only when it holds no escape. */
     char *raw = malloc(len + 1);
     FUZZ_CHECK(raw != NULL);
     memcpy(raw, path, len);
     raw[len] = '\0';
-    FUZZ_CHECK(bc_key_path_is_document(path, len, raw) ==
+    FUZZ_CHECK(bc_uri_path_is_document(path, len, raw) ==
                (memchr(path, '%', len) == NULL));
     free(raw);
     /* Anything else is a rewrite: one byte more, one less, one changed. */
@@ -122,13 +123,13 @@ static void check_normal(const char *path, size_t len, char *dec)
     memcpy(other, dec, n);
     other[n] = 'x';
     other[n + 1] = '\0';
-    FUZZ_CHECK(!bc_key_path_is_document(path, len, other));
+    FUZZ_CHECK(!bc_uri_path_is_document(path, len, other));
     other[n] = '\0';
     if (n > 0) {
         other[n - 1] = '\0';
-        FUZZ_CHECK(!bc_key_path_is_document(path, len, other));
+        FUZZ_CHECK(!bc_uri_path_is_document(path, len, other));
         other[n - 1] = dec[n - 1] == 'a' ? 'b' : 'a';
-        FUZZ_CHECK(!bc_key_path_is_document(path, len, other));
+        FUZZ_CHECK(!bc_uri_path_is_document(path, len, other));
     }
     free(other);
 }
@@ -136,8 +137,8 @@ static void check_normal(const char *path, size_t len, char *dec)
 static void check_document(const char *doc, const char *path, size_t len,
                            char *dec)
 {
-    int normal = bc_key_path_normal(path, len);
-    int is_doc = bc_key_path_is_document(path, len, doc);
+    int normal = bc_uri_path_normal(path, len);
+    int is_doc = bc_uri_path_is_document(path, len, doc);
     if (!normal)
         return; /* the contract asks for a normal path; it must not crash */
     size_t n = decode(path, len, dec, 0, NULL);
@@ -149,7 +150,7 @@ static void check_query(const char *s, size_t len, char *want)
     size_t wn = decode(s, len, want, 1, NULL);
     char *out = malloc(len + 1);
     FUZZ_CHECK(out != NULL);
-    size_t n = bc_key_query_decode(s, len, out, len + 1);
+    size_t n = bc_uri_query_decode(s, len, out, len + 1);
     FUZZ_CHECK(n == wn && n <= len);
     FUZZ_CHECK(memcmp(out, want, n) == 0 && out[n] == '\0');
     free(out);
@@ -158,17 +159,17 @@ static void check_query(const char *s, size_t len, char *want)
      * holds it, n does not, and neither does 0. */
     out = malloc(n + 1);
     FUZZ_CHECK(out != NULL);
-    FUZZ_CHECK(bc_key_query_decode(s, len, out, n + 1) == n);
+    FUZZ_CHECK(bc_uri_query_decode(s, len, out, n + 1) == n);
     FUZZ_CHECK(memcmp(out, want, n) == 0 && out[n] == '\0');
     free(out);
     if (n > 0) {
         out = malloc(n);
         FUZZ_CHECK(out != NULL);
-        FUZZ_CHECK(bc_key_query_decode(s, len, out, n) == (size_t)-1);
+        FUZZ_CHECK(bc_uri_query_decode(s, len, out, n) == (size_t)-1);
         free(out);
     }
     char none[1] = {'x'};
-    FUZZ_CHECK(bc_key_query_decode(s, len, none, 0) == (size_t)-1);
+    FUZZ_CHECK(bc_uri_query_decode(s, len, none, 0) == (size_t)-1);
     FUZZ_CHECK(none[0] == 'x');
 }
 
@@ -181,13 +182,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *scratch = malloc(size + 1), *dec = malloc(size + 1);
     FUZZ_CHECK(scratch != NULL && dec != NULL);
 
-    int normal = bc_key_path_normal(path, size);
+    int normal = bc_uri_path_normal(path, size);
     FUZZ_CHECK(normal == 0 || normal == 1);
     FUZZ_CHECK(normal == oracle_normal(path, size, scratch));
     if (normal)
         check_normal(path, size, dec);
     /* Memory safety on any path, whatever the answer. */
-    (void)bc_key_path_is_document(path, size, "");
+    (void)bc_uri_path_is_document(path, size, "");
 
     /* DOC NUL PATH: a web server's DOCUMENT_URI for the rest. */
     const char *nul = memchr(path, '\0', size);
