@@ -10,6 +10,7 @@
 
 #include "invalidate.h"
 #include "key.h"
+#include "log.h"
 #include "message.h"
 #include "store.h"
 

@@ -10,6 +10,7 @@
 #include "bocache/client.h"
 #include "entry.h"
 #include "key.h"
+#include "log.h"
 #include "stats.h"
 #include "store.h"
 

@@ -168,7 +168,7 @@ static int start_listener(bc_gateway *g, char *err, size_t errlen)
 {
     bc_listener_hooks hooks = {on_message, on_lost, on_subscribed, g};
     g->listener_ref = bc_gateway_hold(g);
-    g->listener = bc_listener_start(g->listener_ref->cfg, &g->sh.store, &hooks,
+    g->listener = bc_listener_start(g->listener_ref->cfg, &g->sh.store.events, &hooks,
                                     &g->sh.stats, err, errlen);
     if (!g->listener) {
         bc_gateway_release(g, g->listener_ref);
@@ -223,7 +223,7 @@ bc_gateway *bc_gateway_new(bc_config *cfg, int listen_fd,
     g->cur = ref;
     g->backend_override = override;
     g->sh.backend_address = override;
-    g->sh.store.stats = &g->sh.stats;
+    bc_store_log_init(&g->sh.store, &g->sh.stats);
     if (cfg->cache.memory_size > 0)
         g->sh.mem = bc_memtier_new((size_t)cfg->cache.memory_size);
     pthread_mutex_init(&g->lock, NULL);

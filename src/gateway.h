@@ -14,7 +14,7 @@
 #include "memtier.h"
 #include "message.h"
 #include "stats.h"
-#include "store.h"
+#include "store_log.h"
 
 typedef struct bc_gateway bc_gateway;
 
@@ -31,7 +31,7 @@ typedef struct bc_gateway_shared {
     _Atomic uint64_t hint_gen;
     _Atomic int subscribed;      /* the listener hears invalidations */
     _Atomic unsigned generation; /* moves with every reload */
-    bc_store_shared store;       /* for every worker's bc_store */
+    bc_store_log store;          /* its events go to every bc_store */
     bc_ratelimit backend_log;    /* backend faults, logged once a while */
     /* The child backend's socket, which overrides backend.address, or
      * NULL. */

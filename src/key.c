@@ -599,19 +599,6 @@ static int own_name(const bc_config *cfg, const char *kind, int how,
     return 0;
 }
 
-int bc_key_internal(const bc_config *cfg, const char *kind, const char *name,
-                    size_t name_len, char *out, size_t outlen)
-{
-    return own_name(cfg, kind, NAME_ENCODED, name, name_len, out, outlen);
-}
-
-int bc_key_internal_raw(const bc_config *cfg, const char *kind, const char *raw,
-                        size_t raw_len, char *out, size_t outlen)
-{
-    return own_name(cfg, kind, raw ? NAME_RAW : NAME_NONE, raw, raw_len, out,
-                    outlen);
-}
-
 int bc_key_lease(const bc_config *cfg, const char *key, size_t len, char *out,
                  size_t outlen)
 {

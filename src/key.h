@@ -188,13 +188,4 @@ int bc_key_all_pattern(const bc_config *cfg, char *out, size_t outlen);
  * prefix (PREFIX:#...). Pure. */
 int bc_key_is_internal(const bc_config *cfg, const char *key, size_t len);
 
-/* Transitional (issue 14), for the callers that have not moved to the
- * named builders above yet; they go once none is left. PREFIX:#KIND:NAME
- * with NAME[0..NAME_LEN) encoded as a segment; and PREFIX:#KIND when RAW
- * is NULL, else PREFIX:#KIND:RAW with RAW[0..RAW_LEN) as it is. */
-int bc_key_internal(const bc_config *cfg, const char *kind, const char *name,
-                    size_t name_len, char *out, size_t outlen);
-int bc_key_internal_raw(const bc_config *cfg, const char *kind, const char *raw,
-                        size_t raw_len, char *out, size_t outlen);
-
 #endif

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "invalidate.h"
@@ -57,7 +56,7 @@ struct bc_listener {
     /* The ids of the follow-ups this thread published last: its claim
      * of them is its own, so without this it would take its own
      * follow-up for a message to remove again. */
-    char followups[FOLLOWUPS][33];
+    char followups[FOLLOWUPS][BC_INVALIDATE_ID_SIZE];
     unsigned nfollowups;
 };
 
@@ -73,7 +72,7 @@ static void flush_stats(bc_listener *l)
     size_t n = 0;
     char key[BC_KEY_MAX];
     if (!l->stats ||
-        bc_key_internal_raw(l->cfg, "stats", NULL, 0, key, sizeof key) < 0)
+        bc_key_stats(l->cfg, key, sizeof key) < 0)
         return;
     for (int i = 0; i < BC_STAT_COUNT; i++) {
         uint64_t d = atomic_exchange(&l->stats->v[i], 0);
@@ -127,20 +126,16 @@ static int attempt(bc_listener *l, const bc_message *m, int *claimed,
  * own. Best effort: a lost follow-up leaves the window as it was. */
 static void announce_removed(bc_listener *l, const bc_message *m)
 {
-    unsigned char rnd[16];
-    char id[2 * sizeof rnd + 1];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+    char id[BC_INVALIDATE_ID_SIZE], err[256];
+    if (bc_invalidate_new_id(id) < 0 ||
+        bc_invalidate_claim(l->work, l->cfg, id) != 1)
         return;
-    for (size_t i = 0; i < sizeof rnd; i++)
-        snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+    memcpy(l->followups[l->nfollowups++ % FOLLOWUPS], id, sizeof id);
     bc_message again = *m;
     again.id = id;
-    char *json = bc_message_encode(&again);
-    if (json && bc_invalidate_claim(l->work, l->cfg, id) == 1) {
-        memcpy(l->followups[l->nfollowups++ % FOLLOWUPS], id, sizeof id);
-        bc_store_publish(l->work, l->cfg->redis.channel, json, strlen(json));
-    }
-    free(json);
+    if (bc_invalidate_announce(l->work, l->cfg, &again, err, sizeof err) < 0)
+        bc_log(BC_LOG_DEBUG, "invalidation %s: follow-up not published: %s",
+               m->id, err);
 }
 
 static int is_followup(const bc_listener *l, const char *id)
@@ -331,7 +326,8 @@ static void *run(void *arg)
     return NULL;
 }
 
-bc_listener *bc_listener_start(const bc_config *cfg, bc_store_shared *shared,
+bc_listener *bc_listener_start(const bc_config *cfg,
+                               const bc_store_events *events,
                                const bc_listener_hooks *hooks,
                                bc_stats *stats, char *err, size_t errlen)
 {
@@ -344,8 +340,8 @@ bc_listener *bc_listener_start(const bc_config *cfg, bc_store_shared *shared,
     l->stats = stats;
     if (hooks)
         l->hooks = *hooks;
-    l->sub = bc_store_new(cfg, shared);
-    l->work = bc_store_new(cfg, shared);
+    l->sub = bc_store_new(cfg, events);
+    l->work = bc_store_new(cfg, events);
     l->retries = calloc(RETRY_MAX, sizeof *l->retries);
     if (!l->sub || !l->work || !l->retries) {
         snprintf(err, errlen, "out of memory");

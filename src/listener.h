@@ -27,10 +27,12 @@ typedef struct bc_listener_hooks {
 typedef struct bc_listener bc_listener;
 
 /* Starts the listener thread for CFG (borrowed; must outlive the listener)
- * with HOOKS (copied). Returns NULL with a message in ERR. */
+ * with HOOKS (copied); its Redis connections report to EVENTS (copied;
+ * NULL reports nothing). Returns NULL with a message in ERR. */
 /* The thread also adds the process's counters in STATS (borrowed) to the
  * fleet's totals in Redis every second. */
-bc_listener *bc_listener_start(const bc_config *cfg, bc_store_shared *shared,
+bc_listener *bc_listener_start(const bc_config *cfg,
+                               const bc_store_events *events,
                                const bc_listener_hooks *hooks,
                                bc_stats *stats, char *err, size_t errlen);
 

@@ -206,8 +206,7 @@ static void announce_path(bc_worker *w, const char *path)
 {
     const bc_config *cfg = w->cfg;
     char pattern[BC_KEY_MAX], err[256];
-    int n = snprintf(pattern, sizeof pattern, "%s:*", cfg->redis.prefix);
-    if (n < 0 || (size_t)n >= sizeof pattern)
+    if (bc_key_all_pattern(cfg, pattern, sizeof pattern) < 0)
         return;
     char *uris[1] = {(char *)path};
     bc_message m = {.pattern = pattern, .uris = uris, .nuris = 1};
@@ -412,7 +411,7 @@ static int worker_init(bc_responder *r, slot *s)
     s->ref = bc_gateway_hold(r->g);
     w->cfg = bc_gateway_ref_config(s->ref);
     s->generation = atomic_load(&r->sh->generation);
-    w->store = bc_store_new(w->cfg, &r->sh->store);
+    w->store = bc_store_new(w->cfg, &r->sh->store.events);
     w->fwd = bc_forward_new();
     w->fill = bc_fill_new();
     if (!w->store || !w->fwd || !w->fill)

@@ -61,18 +61,6 @@ typedef struct bc_store_events {
  * only when out of memory. Free with bc_store_free. */
 bc_store *bc_store_new(const bc_config *cfg, const bc_store_events *events);
 
-/* Transitional (issue 14), until gateway.c and listener.c pass events:
- * bc_store_new also takes the gateway's bc_store_shared (store_log.h) as
- * it did before, and then reports to it the way the store used to log.
- * The real function is bc_store_new, declared above; this macro goes once
- * no caller passes a bc_store_shared. */
-struct bc_store_log;
-bc_store *bc_store_new_logged(const bc_config *cfg, struct bc_store_log *log);
-#define bc_store_new(cfg, x)                                                   \
-    _Generic((x), struct bc_store_log *                                        \
-             : bc_store_new_logged, default                                    \
-             : bc_store_new)(cfg, x)
-
 void bc_store_free(bc_store *st);
 
 /* Why the last call on ST that failed did, or what the last event was
@@ -256,9 +244,5 @@ int bc_store_fault(bc_store *st, const char *what, const char *detail);
 
 /* The bound on connect and on every command of ST, in ms. */
 int bc_store_timeout_ms(const bc_store *st);
-
-/* Transitional (issue 14): bc_store_shared for gateway.h and listener.h,
- * until they use bc_store_log and bc_store_events. */
-#include "store_log.h"
 
 #endif

@@ -47,10 +47,3 @@ void bc_store_log_init(bc_store_log *sl, bc_stats *stats)
     sl->events.ctx = sl;
     sl->stats = stats;
 }
-
-bc_store *bc_store_new_logged(const bc_config *cfg, bc_store_log *log)
-{
-    /* The stores copy the events, so this one may be a local. */
-    bc_store_events ev = {on_event, log};
-    return bc_store_new(cfg, log ? &ev : NULL);
-}

@@ -37,10 +37,4 @@ typedef struct bc_store_log {
  * a failed index write counts as skipped, without the debug line). */
 void bc_store_log_init(bc_store_log *sl, bc_stats *stats);
 
-/* Transitional (issue 14): the name gateway.c and listener.c know this
- * by, from when it lived in store.h. A bc_store_shared whose stats were
- * set but that was never given to bc_store_log_init works with
- * bc_store_new as before. */
-typedef bc_store_log bc_store_shared;
-
 #endif

@@ -880,22 +880,6 @@ START_TEST(legacy_key_names)
 }
 END_TEST
 
-/* The transitional builders name the same keys as the named ones. */
-START_TEST(internal_builders_agree)
-{
-    fx f;
-    fx_init(&f);
-    char a[BC_KEY_MAX], b[BC_KEY_MAX];
-    ck_assert_int_eq(bc_key_internal_raw(&f.cfg, "stats", NULL, 0, a, sizeof a),
-                     0);
-    ck_assert_int_eq(bc_key_stats(&f.cfg, b, sizeof b), 0);
-    ck_assert_str_eq(a, b);
-    ck_assert_int_eq(bc_key_internal(&f.cfg, "fill", "t-1", 3, a, sizeof a), 0);
-    ck_assert_int_eq(bc_key_fill(&f.cfg, "k", 1, "t-1", b, sizeof b), 0);
-    ck_assert_str_eq(a, b);
-}
-END_TEST
-
 /* Each builder fills its buffer exactly or fails with "": never a
  * truncated name, which could be another key's. */
 START_TEST(own_key_names_fit_or_fail)
@@ -1033,7 +1017,6 @@ Suite *key_suite(void)
     tc = tcase_create("own keys");
     tcase_add_test(tc, own_key_names);
     tcase_add_test(tc, legacy_key_names);
-    tcase_add_test(tc, internal_builders_agree);
     tcase_add_test(tc, own_key_names_fit_or_fail);
     tcase_add_test(tc, lease_name_round_trip);
     tcase_add_test(tc, internal_keys_told_apart);
