@@ -14,6 +14,7 @@
 
 #include "address.h"
 #include "log.h"
+#include "store_conn.h"
 
 /* Reconnect backoff: the first retry is quick so a Redis restart costs only a
  * few bypassed requests; it doubles up to a ceiling so a dead Redis costs one
@@ -71,6 +72,11 @@ int bc_store_timeout_ms(const bc_store *st)
     return st->timeout_ms ? st->timeout_ms : st->cfg->redis.timeout_ms;
 }
 
+redisContext *bc_store_context(bc_store *st)
+{
+    return st->ctx;
+}
+
 static void report(const bc_store *st, bc_store_event ev)
 {
     if (st->ev.on_event)
@@ -113,8 +119,6 @@ static const char *io_error(const bc_store *st, int sending)
     return st->ctx->errstr;
 }
 
-static int check_reply(bc_store *st, redisReply *r, const char *what);
-
 /* Removes the entry of a conditional write that landed although a write
  * before it in its batch (an index entry) failed: an entry that no index
  * lists would escape the tag and path invalidations that cover it. With
@@ -134,7 +138,7 @@ static void undo_write(bc_store *st, const char *key, int more_queued)
     redisReply *r = NULL;
     if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK)
         r = NULL;
-    if (check_reply(st, r, "UNLINK") == 0)
+    if (bc_store_check_reply(st, r, "UNLINK") == 0)
         freeReplyObject(r);
 }
 
@@ -179,7 +183,7 @@ static void settle(bc_store *st, int more_queued)
 
 /* Every command starts here: the replies of the previous one are freed,
  * those of a deferred batch read. */
-static void drop_reply(bc_store *st)
+void bc_store_drop_reply(bc_store *st)
 {
     free_last(st);
     if (st->pending)
@@ -335,7 +339,7 @@ static int connect_now(bc_store *st)
     return 0;
 }
 
-static int ensure_connected(bc_store *st)
+int bc_store_ensure_connected(bc_store *st)
 {
     if (st->ctx)
         return 0;
@@ -350,7 +354,7 @@ void bc_store_retry_now(bc_store *st)
 }
 
 /* Checks a reply; on a transport error the connection is dropped. */
-static int check_reply(bc_store *st, redisReply *r, const char *what)
+int bc_store_check_reply(bc_store *st, redisReply *r, const char *what)
 {
     if (!r) {
         fault(st, what, io_error(st, 0));
@@ -371,7 +375,7 @@ static int check_reply(bc_store *st, redisReply *r, const char *what)
 int bc_store_get(bc_store *st, const char *key, const char **data, size_t *len)
 {
     free_last(st);
-    if (ensure_connected(st) < 0)
+    if (bc_store_ensure_connected(st) < 0)
         return -1;
     redisAppendCommand(st->ctx, "GET %s", key);
     if (settle_first(st) < 0)
@@ -379,7 +383,7 @@ int bc_store_get(bc_store *st, const char *key, const char **data, size_t *len)
     redisReply *r = NULL;
     if (redisGetReply(st->ctx, (void **)&r) != REDIS_OK)
         r = NULL;
-    if (check_reply(st, r, "GET") < 0)
+    if (bc_store_check_reply(st, r, "GET") < 0)
         return -1;
     if (r->type != REDIS_REPLY_STRING) {
         freeReplyObject(r);
@@ -400,7 +404,7 @@ void bc_store_set_timeout(bc_store *st, int timeout_ms)
 /* Reads N pipelined replies, reporting the first server error as a
  * refusal named WHAT. Returns -1 after fault() on a transport error; on a
  * server error -1 when STRICT or when it is the first reply, else 0. */
-static int drain_replies(bc_store *st, size_t n, const char *what, int strict)
+int bc_store_drain_replies(bc_store *st, size_t n, const char *what, int strict)
 {
     int rc = 0, refused = 0;
     for (size_t i = 0; i < n; i++) {
@@ -442,8 +446,8 @@ static int scan_reply(bc_store *st, redisReply *r, unsigned long long *cursor,
 int bc_store_scan(bc_store *st, const char *set, unsigned long long *cursor,
                   const char *pattern, int count, bc_store_key_fn fn, void *ctx)
 {
-    drop_reply(st);
-    if (ensure_connected(st) < 0)
+    bc_store_drop_reply(st);
+    if (bc_store_ensure_connected(st) < 0)
         return -1;
     char cur[24], cnt[16];
     snprintf(cur, sizeof cur, "%llu", *cursor);
@@ -461,7 +465,7 @@ int bc_store_scan(bc_store *st, const char *set, unsigned long long *cursor,
     argv[argc++] = "COUNT";
     argv[argc++] = cnt;
     redisReply *r = redisCommandArgv(st->ctx, argc, argv, NULL);
-    if (check_reply(st, r, set ? "SSCAN" : "SCAN") < 0)
+    if (bc_store_check_reply(st, r, set ? "SSCAN" : "SCAN") < 0)
         return -1;
     return scan_reply(st, r, cursor, fn, ctx);
 }
@@ -473,10 +477,10 @@ int bc_store_scan(bc_store *st, const char *set, unsigned long long *cursor,
 long bc_store_unlink(bc_store *st, char *const *keys, const size_t *lens,
                      size_t n)
 {
-    drop_reply(st);
+    bc_store_drop_reply(st);
     if (n == 0)
         return 0;
-    if (ensure_connected(st) < 0)
+    if (bc_store_ensure_connected(st) < 0)
         return -1;
     const char *argv[UNLINK_BATCH + 1];
     size_t argl[UNLINK_BATCH + 1];
@@ -517,14 +521,14 @@ long bc_store_unlink(bc_store *st, char *const *keys, const size_t *lens,
 
 int bc_store_claim(bc_store *st, const char *key, const char *owner, long ttl)
 {
-    drop_reply(st);
-    if (ensure_connected(st) < 0)
+    bc_store_drop_reply(st);
+    if (bc_store_ensure_connected(st) < 0)
         return -1;
     /* GET returns the value found: OWNER's own earlier claim, whose reply
      * was lost to a timeout, is still OWNER's. */
     redisReply *r =
         redisCommand(st->ctx, "SET %s %s NX GET EX %ld", key, owner, ttl);
-    if (check_reply(st, r, "SET NX") < 0)
+    if (bc_store_check_reply(st, r, "SET NX") < 0)
         return -1;
     int claimed = r->type == REDIS_REPLY_NIL ||
                   (r->type == REDIS_REPLY_STRING && strcmp(r->str, owner) == 0);
@@ -534,11 +538,11 @@ int bc_store_claim(bc_store *st, const char *key, const char *owner, long ttl)
 
 int64_t bc_store_time_ms(bc_store *st)
 {
-    drop_reply(st);
-    if (ensure_connected(st) < 0)
+    bc_store_drop_reply(st);
+    if (bc_store_ensure_connected(st) < 0)
         return -1;
     redisReply *r = redisCommand(st->ctx, "TIME");
-    if (check_reply(st, r, "TIME") < 0)
+    if (bc_store_check_reply(st, r, "TIME") < 0)
         return -1;
     int64_t ms = -1;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
@@ -552,94 +556,14 @@ int64_t bc_store_time_ms(bc_store *st)
     return ms;
 }
 
-int bc_store_zscan(bc_store *st, const char *key, unsigned long long *cursor,
-                   int count, bc_store_member_fn fn, void *ctx)
-{
-    drop_reply(st);
-    if (ensure_connected(st) < 0)
-        return -1;
-    redisReply *r =
-        redisCommand(st->ctx, "ZSCAN %s %llu COUNT %d", key, *cursor, count);
-    if (check_reply(st, r, "ZSCAN") < 0)
-        return -1;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_STRING ||
-        r->element[1]->type != REDIS_REPLY_ARRAY ||
-        r->element[1]->elements % 2 != 0) {
-        freeReplyObject(r);
-        fault(st, "ZSCAN", "unexpected reply");
-        return -1;
-    }
-    *cursor = strtoull(r->element[0]->str, NULL, 10);
-    redisReply *m = r->element[1];
-    int rc = 0;
-    for (size_t i = 0; i + 1 < m->elements && rc == 0; i += 2)
-        if (m->element[i]->type == REDIS_REPLY_STRING &&
-            m->element[i + 1]->type == REDIS_REPLY_STRING)
-            rc = fn(ctx, m->element[i]->str, (size_t)m->element[i]->len,
-                    (int64_t)strtod(m->element[i + 1]->str, NULL));
-    freeReplyObject(r);
-    return rc;
-}
-
-/* KEYS: one index; ARGV: member, score pairs. Removes each member that
- * still has the score its remover read: a member written again since
- * (index_add_lua raises its score) is someone else's and stays. Allowed
- * when Redis is out of memory: it only frees. */
-static const char index_forget_lua[] =
-    "#!lua flags=allow-oom\n"
-    "local n = 0\n"
-    "for i = 1, #ARGV, 2 do\n"
-    "  local s = redis.call('ZSCORE', KEYS[1], ARGV[i])\n"
-    "  if s and tonumber(s) == tonumber(ARGV[i + 1]) then\n"
-    "    n = n + redis.call('ZREM', KEYS[1], ARGV[i]) end\n"
-    "end\n"
-    "return n\n";
-
-/* Members per index_forget_lua call. */
-#define FORGET_BATCH 250
-
-int bc_store_index_forget(bc_store *st, const char *index, char *const *members,
-                          const size_t *lens, const int64_t *scores, size_t n)
-{
-    drop_reply(st);
-    if (n == 0)
-        return 0;
-    if (ensure_connected(st) < 0)
-        return -1;
-    const char *argv[4 + 2 * FORGET_BATCH];
-    size_t argl[4 + 2 * FORGET_BATCH];
-    char nums[FORGET_BATCH][24];
-    size_t batches = 0;
-    argv[0] = "EVAL";
-    argv[1] = index_forget_lua;
-    argv[2] = "1";
-    argv[3] = index;
-    for (size_t i = 0; i < n; i += FORGET_BATCH, batches++) {
-        size_t m = n - i < FORGET_BATCH ? n - i : FORGET_BATCH;
-        for (size_t j = 0; j < m; j++) {
-            snprintf(nums[j], sizeof nums[j], "%lld", (long long)scores[i + j]);
-            argv[4 + 2 * j] = members[i + j];
-            argl[4 + 2 * j] = lens[i + j];
-            argv[5 + 2 * j] = nums[j];
-            argl[5 + 2 * j] = strlen(nums[j]);
-        }
-        for (size_t j = 0; j < 4; j++)
-            argl[j] = strlen(argv[j]);
-        /* hiredis copies the arguments into its buffer here. */
-        redisAppendCommandArgv(st->ctx, 4 + 2 * (int)m, argv, argl);
-    }
-    return drain_replies(st, batches, "index", 1);
-}
-
 long bc_store_publish(bc_store *st, const char *channel, const char *msg,
                       size_t len)
 {
-    drop_reply(st);
-    if (ensure_connected(st) < 0)
+    bc_store_drop_reply(st);
+    if (bc_store_ensure_connected(st) < 0)
         return -1;
     redisReply *r = redisCommand(st->ctx, "PUBLISH %s %b", channel, msg, len);
-    if (check_reply(st, r, "PUBLISH") < 0)
+    if (bc_store_check_reply(st, r, "PUBLISH") < 0)
         return -1;
     long n = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
     freeReplyObject(r);
@@ -669,11 +593,11 @@ static void enable_keepalive(bc_store *st)
 
 int bc_store_subscribe(bc_store *st, const char *channel)
 {
-    drop_reply(st);
-    if (ensure_connected(st) < 0)
+    bc_store_drop_reply(st);
+    if (bc_store_ensure_connected(st) < 0)
         return -1;
     redisReply *r = redisCommand(st->ctx, "SUBSCRIBE %s", channel);
-    if (check_reply(st, r, "SUBSCRIBE") < 0)
+    if (bc_store_check_reply(st, r, "SUBSCRIBE") < 0)
         return -1;
     freeReplyObject(r);
     enable_keepalive(st);
@@ -700,7 +624,7 @@ static int take_message(bc_store *st, redisReply *r, const char **msg,
 int bc_store_next_message(bc_store *st, int timeout_ms, const char **msg,
                           size_t *len)
 {
-    drop_reply(st);
+    bc_store_drop_reply(st);
     if (!st->ctx)
         return -1;
     int64_t deadline = bc_now_ms() + timeout_ms;
@@ -734,61 +658,15 @@ int bc_store_next_message(bc_store *st, int timeout_ms, const char **msg,
 
 long bc_store_ttl(bc_store *st, const char *key)
 {
-    drop_reply(st);
-    if (ensure_connected(st) < 0)
+    bc_store_drop_reply(st);
+    if (bc_store_ensure_connected(st) < 0)
         return -3;
     redisReply *r = redisCommand(st->ctx, "TTL %s", key);
-    if (check_reply(st, r, "TTL") < 0)
+    if (bc_store_check_reply(st, r, "TTL") < 0)
         return -3;
     long ttl = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : -3;
     freeReplyObject(r);
     return ttl;
-}
-
-/* KEYS: one index (a sorted set); ARGV: life in ms, "raise" or "set",
- * then members. The scores are expiry times in ms by the Redis server's
- * clock (TIME), so gateways whose clocks disagree still agree on what has
- * expired. Members past their time are trimmed first, so the index holds
- * about the live entries. "raise" (an entry listed again) raises a
- * member's score, by 1 ms when the new time is not later, so a remover
- * that read the older score leaves the member alone (index_forget_lua);
- * "set" (a registration only its writer updates) sets the time as it is.
- * The set itself lives exactly as long as its last member. Refused when
- * Redis is out of memory. */
-static const char index_add_lua[] =
-    "#!lua\n"
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)\n"
-    "local exp = now + tonumber(ARGV[1])\n"
-    "for i = 3, #ARGV do\n"
-    "  local s = exp\n"
-    "  local old = redis.call('ZSCORE', KEYS[1], ARGV[i])\n"
-    "  if ARGV[2] == 'raise' and old and tonumber(old) >= s then\n"
-    "    s = tonumber(old) + 1 end\n"
-    "  redis.call('ZADD', KEYS[1], string.format('%.0f', s), ARGV[i])\n"
-    "end\n"
-    "local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')\n"
-    "if top[2] then redis.call('PEXPIREAT', KEYS[1], top[2]) end\n"
-    "return 1\n";
-
-void bc_store_append_index_add(bc_store *st, const char *index, long life_ms,
-                               int raise, const char *const *members, size_t n)
-{
-    enum { MAX_MEMBERS = 4 };
-    const char *argv[6 + MAX_MEMBERS];
-    char life[24];
-    assert(n <= MAX_MEMBERS);
-    snprintf(life, sizeof life, "%ld", life_ms);
-    argv[0] = "EVAL";
-    argv[1] = index_add_lua;
-    argv[2] = "1";
-    argv[3] = index;
-    argv[4] = life;
-    argv[5] = raise ? "raise" : "set";
-    for (size_t i = 0; i < n; i++)
-        argv[6 + i] = members[i];
-    redisAppendCommandArgv(st->ctx, 6 + (int)n, argv, NULL);
 }
 
 /* ---- pipelines ---- */
@@ -796,10 +674,10 @@ void bc_store_append_index_add(bc_store *st, const char *index, long life_ms,
 int bc_store_begin(bc_store *st, int settle_now)
 {
     if (settle_now)
-        drop_reply(st);
+        bc_store_drop_reply(st);
     else
         free_last(st);
-    return ensure_connected(st);
+    return bc_store_ensure_connected(st);
 }
 
 void bc_store_append(bc_store *st, int argc, const char *const *argv,
@@ -874,15 +752,15 @@ int bc_store_defer(bc_store *st, const char *const *labels, int n, int verdict,
 int bc_store_hincr(bc_store *st, const char *key, const char *const *fields,
                    const uint64_t *deltas, size_t n)
 {
-    drop_reply(st);
+    bc_store_drop_reply(st);
     if (n == 0)
         return 0;
-    if (ensure_connected(st) < 0)
+    if (bc_store_ensure_connected(st) < 0)
         return -1;
     for (size_t i = 0; i < n; i++)
         redisAppendCommand(st->ctx, "HINCRBY %s %s %llu", key, fields[i],
                            (unsigned long long)deltas[i]);
-    return drain_replies(st, n, "HINCRBY", 0);
+    return bc_store_drain_replies(st, n, "HINCRBY", 0);
 }
 
 int bc_store_hgetall(bc_store *st, const char *key,
@@ -890,11 +768,11 @@ int bc_store_hgetall(bc_store *st, const char *key,
                                 const char *value),
                      void *ctx)
 {
-    drop_reply(st);
-    if (ensure_connected(st) < 0)
+    bc_store_drop_reply(st);
+    if (bc_store_ensure_connected(st) < 0)
         return -1;
     redisReply *r = redisCommand(st->ctx, "HGETALL %s", key);
-    if (check_reply(st, r, "HGETALL") < 0)
+    if (bc_store_check_reply(st, r, "HGETALL") < 0)
         return -1;
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
          i += 2)
