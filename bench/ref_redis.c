@@ -49,8 +49,8 @@ static redisContext *connect_redis(void)
         char host[256];
         const char *colon = strrchr(redis_addr, ':');
         int port = colon != NULL ? atoi(colon + 1) : 6379;
-        size_t n = colon != NULL ? (size_t)(colon - redis_addr)
-                                 : strlen(redis_addr);
+        size_t n =
+            colon != NULL ? (size_t)(colon - redis_addr) : strlen(redis_addr);
         snprintf(host, sizeof host, "%.*s", (int)n, redis_addr);
         c = redisConnectWithTimeout(host, port, tv);
     }

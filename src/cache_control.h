@@ -10,8 +10,8 @@ typedef struct bc_cache_control {
     unsigned private_ : 1; /* "private" */
     unsigned no_cache : 1;
     unsigned public_ : 1; /* a well-formed, bare "public" */
-    long max_age;  /* seconds, -1 when absent or invalid */
-    long s_maxage; /* seconds, -1 when absent or invalid */
+    long max_age;         /* seconds, -1 when absent or invalid */
+    long s_maxage;        /* seconds, -1 when absent or invalid */
 } bc_cache_control;
 
 /* Resets CC to "no directives seen". */

@@ -168,8 +168,8 @@ static int start_listener(bc_gateway *g, char *err, size_t errlen)
 {
     bc_listener_hooks hooks = {on_message, on_lost, on_subscribed, g};
     g->listener_ref = bc_gateway_hold(g);
-    g->listener = bc_listener_start(g->listener_ref->cfg, &g->sh.store.events, &hooks,
-                                    &g->sh.stats, err, errlen);
+    g->listener = bc_listener_start(g->listener_ref->cfg, &g->sh.store.events,
+                                    &hooks, &g->sh.stats, err, errlen);
     if (!g->listener) {
         bc_gateway_release(g, g->listener_ref);
         g->listener_ref = NULL;

@@ -314,8 +314,8 @@ static const char *partner_id(const bc_config *cfg, const bc_request *req,
     const char *hv = header(req, cfg->identity.partner_id_header, repeated);
     const char *raw = NULL;
     size_t rawlen = 0;
-    int nparam = query_param(req->query, cfg->identity.partner_id_param,
-                             &raw, &rawlen);
+    int nparam =
+        query_param(req->query, cfg->identity.partner_id_param, &raw, &rawlen);
     size_t n = nparam ? bc_uri_query_decode(raw, rawlen, buf, cap) : 0;
     if (nparam > 1 || n == (size_t)-1) {
         *repeated |= nparam > 1;
@@ -520,8 +520,7 @@ int bc_key_is_entry(const bc_config *cfg, const char *key, size_t len,
         known |= strlen(name) == tlen && memcmp(name, p, tlen) == 0;
     }
     const char *id_end =
-        known ? memchr(type_end + 1, ':', (size_t)(end - type_end - 1))
-              : NULL;
+        known ? memchr(type_end + 1, ':', (size_t)(end - type_end - 1)) : NULL;
     if (!id_end)
         return 0;
     const char *s = id_end + 1, *e = s;

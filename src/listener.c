@@ -31,7 +31,7 @@
 
 /* A message whose removal failed, waiting for its next attempt. */
 typedef struct retry {
-    bc_message m; /* owned */
+    bc_message m;  /* owned */
     char what[80]; /* its id, or the head of its payload, for the log */
     int claimed;   /* its id is this thread's (or it has none) */
     int attempts;
@@ -71,8 +71,7 @@ static void flush_stats(bc_listener *l)
     bc_stat which[BC_STAT_COUNT];
     size_t n = 0;
     char key[BC_KEY_MAX];
-    if (!l->stats ||
-        bc_key_stats(l->cfg, key, sizeof key) < 0)
+    if (!l->stats || bc_key_stats(l->cfg, key, sizeof key) < 0)
         return;
     for (int i = 0; i < BC_STAT_COUNT; i++) {
         uint64_t d = atomic_exchange(&l->stats->v[i], 0);
@@ -102,8 +101,8 @@ static int attempt(bc_listener *l, const bc_message *m, int *claimed,
             return 0;
         }
         if (mine == 0) {
-            bc_log(BC_LOG_DEBUG,
-                   "invalidation %s: removed by another process", m->id);
+            bc_log(BC_LOG_DEBUG, "invalidation %s: removed by another process",
+                   m->id);
             return 1;
         }
         *claimed = 1;
@@ -169,8 +168,9 @@ static int queue_retry(bc_listener *l, bc_message *m, const char *what,
     r->backoff_ms = RETRY_MIN_MS;
     r->next_ms = now + r->backoff_ms;
     r->until_ms = now + bc_invalidate_retry_ms(l->cfg);
-    bc_log(BC_LOG_WARN, "invalidation %s: %s; retrying with backoff for up "
-                        "to %lld s",
+    bc_log(BC_LOG_WARN,
+           "invalidation %s: %s; retrying with backoff for up "
+           "to %lld s",
            what, err, (long long)((r->until_ms - now) / 1000));
     return 0;
 }
@@ -202,9 +202,10 @@ static void run_retries(bc_listener *l)
             if (r->m.id && n > 0)
                 announce_removed(l, &r->m);
         } else if (now >= r->until_ms) {
-            bc_log(BC_LOG_WARN, "invalidation %s: %s after %d attempts; "
-                                "given up, as everything it covered has "
-                                "expired by now",
+            bc_log(BC_LOG_WARN,
+                   "invalidation %s: %s after %d attempts; "
+                   "given up, as everything it covered has "
+                   "expired by now",
                    r->what, err, r->attempts);
         } else {
             r->backoff_ms = r->backoff_ms * 2 > RETRY_MAX_MS
@@ -328,8 +329,8 @@ static void *run(void *arg)
 
 bc_listener *bc_listener_start(const bc_config *cfg,
                                const bc_store_events *events,
-                               const bc_listener_hooks *hooks,
-                               bc_stats *stats, char *err, size_t errlen)
+                               const bc_listener_hooks *hooks, bc_stats *stats,
+                               char *err, size_t errlen)
 {
     bc_listener *l = calloc(1, sizeof *l);
     if (!l) {
@@ -369,9 +370,10 @@ void bc_listener_stop(bc_listener *l)
     pthread_join(l->thread, NULL);
     flush_stats(l); /* the last counts of a stopping gateway */
     for (size_t i = 0; i < l->nretries; i++) {
-        bc_log(BC_LOG_WARN, "invalidation %s: stopping with its removal "
-                            "still failed; its entries expire with their "
-                            "TTL",
+        bc_log(BC_LOG_WARN,
+               "invalidation %s: stopping with its removal "
+               "still failed; its entries expire with their "
+               "TTL",
                l->retries[i].what);
         bc_message_free(&l->retries[i].m);
     }

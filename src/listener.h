@@ -33,8 +33,8 @@ typedef struct bc_listener bc_listener;
  * fleet's totals in Redis every second. */
 bc_listener *bc_listener_start(const bc_config *cfg,
                                const bc_store_events *events,
-                               const bc_listener_hooks *hooks,
-                               bc_stats *stats, char *err, size_t errlen);
+                               const bc_listener_hooks *hooks, bc_stats *stats,
+                               char *err, size_t errlen);
 
 /* Stops the thread (within half a second) and frees L. */
 void bc_listener_stop(bc_listener *l);

@@ -98,8 +98,9 @@ void bc_log_limited(bc_ratelimit *rl, bc_log_level level, const char *fmt, ...)
     int64_t now = bc_now_ms();
     int64_t next = atomic_load(&rl->next_ms);
     /* Whoever moves next_ms forward logs; everyone else only counts. */
-    if (now < next || !atomic_compare_exchange_strong(
-                          &rl->next_ms, &next, now + BC_RATELIMIT_INTERVAL_MS)) {
+    if (now < next ||
+        !atomic_compare_exchange_strong(&rl->next_ms, &next,
+                                        now + BC_RATELIMIT_INTERVAL_MS)) {
         atomic_fetch_add(&rl->suppressed, 1);
         return;
     }

@@ -1,6 +1,6 @@
 /* check_conditional.c: unit tests of conditional request evaluation. */
-#include "conditional.h"
 #include "check_main.h"
+#include "conditional.h"
 
 #include <stdio.h>
 #include <stdlib.h>

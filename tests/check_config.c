@@ -421,7 +421,8 @@ static const struct bad bad_cases[] = {
      NAME ":1: 'redis.prefix' may only hold letters, digits, '_', '.' and "
           "'-'"},
     /* SPEC 4: 64 bytes at most, so every internal key fits BC_KEY_MAX. */
-    {"redis: { prefix = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    {"redis: { prefix = "
+     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
      "aaaaaaaaaa\"; };\n",
      NAME ":1: 'redis.prefix' must be at most 64 bytes"},
     {"redis: { prefix = \"\"; };\n",

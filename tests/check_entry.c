@@ -1,6 +1,6 @@
 /* check_entry.c: unit tests of the stored-entry binary format. */
-#include "entry.h"
 #include "check_main.h"
+#include "entry.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,9 +2,9 @@
  * FastCGI server thread on a unix socket: what counts as a clean answer,
  * what reaches the sink, when a connection is kept, checked, closed, and
  * when a request is sent twice. */
+#include "check_main.h"
 #include "fcgi_client.h"
 #include "fcgi_record.h"
-#include "check_main.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* check_fcgi_record.c: unit tests of FastCGI record encoding and decoding. */
-#include "fcgi_record.h"
 #include "check_main.h"
+#include "fcgi_record.h"
 
 #include <stdlib.h>
 #include <string.h>

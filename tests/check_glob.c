@@ -1,6 +1,6 @@
 /* check_glob.c: unit tests of Redis-compatible glob matching. */
-#include "glob.h"
 #include "check_main.h"
+#include "glob.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 /* check_log.c: unit tests of log line escaping (log forging). */
 #include <string.h>
 
-#include "log.h"
 #include "check_main.h"
+#include "log.h"
 
 static const char *esc(const char *in, size_t len, size_t cap)
 {

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "log.h"
 #include "memtier.h"
-#include "check_main.h"
 
 /* Times in the tests are offsets from now on the tier's clock (bc_now_ms),
  * so that expired-entry reaping on put sees them as the test means. */

@@ -1,6 +1,6 @@
 /* check_message.c: unit tests of invalidation message parsing/encoding. */
-#include "message.h"
 #include "check_main.h"
+#include "message.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* check_misspred.c: unit tests of the per-worker miss predictor. */
-#include "misspred.h"
 #include "check_main.h"
+#include "misspred.h"
 
 Suite *misspred_suite(void);
 

@@ -1,8 +1,8 @@
 /* check_passhint.c: unit tests of the per-worker pass hints and the key
  * hash they use. */
+#include "check_main.h"
 #include "key.h"
 #include "passhint.h"
-#include "check_main.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* check_response.c: unit tests of the CGI response head parser. */
-#include "response.h"
 #include "check_main.h"
+#include "response.h"
 
 #include <stdio.h>
 #include <stdlib.h>

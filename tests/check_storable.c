@@ -1,6 +1,6 @@
 /* check_storable.c: unit tests of the storability verdict (SPEC 4.2, 6). */
-#include "storable.h"
 #include "check_main.h"
+#include "storable.h"
 
 #include <limits.h>
 #include <stdio.h>

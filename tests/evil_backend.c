@@ -63,8 +63,9 @@ static void handle(FCGX_Request *r)
     unsigned long n;
 
     if (uri != NULL && strncmp(uri, "/__count", 8) == 0) {
-        FCGX_FPrintF(r->out, "Status: 200 OK\r\nContent-Type: text/plain\r\n"
-                             "\r\n%lu",
+        FCGX_FPrintF(r->out,
+                     "Status: 200 OK\r\nContent-Type: text/plain\r\n"
+                     "\r\n%lu",
                      (unsigned long)atomic_load(&calls));
         return;
     }
@@ -82,8 +83,7 @@ static void handle(FCGX_Request *r)
     else if (strcmp(mode, "lf") == 0)
         PUT(r, "X-Evil: a\r\r\n");
     PUT(r, "\r\n");
-    FCGX_FPrintF(r->out, "evil call=%lu mode=%s\n", n,
-                 mode[0] ? mode : "none");
+    FCGX_FPrintF(r->out, "evil call=%lu mode=%s\n", n, mode[0] ? mode : "none");
 }
 
 static void *worker(void *arg)

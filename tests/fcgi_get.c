@@ -15,9 +15,9 @@
  * and prints only the last answer; with -k all of them go over one
  * connection with FCGI_KEEP_CONN, as nginx's fastcgi_keep_conn does, so a
  * server that closes it fails the next request. -a closes the connection
- * MS ms after the first STDOUT byte, as a client that goes away. Exit status: 0 after
- * END_REQUEST (or a deliberate -a close), 1 on a connection error, a timeout
- * or a truncated or malformed stream, 2 on bad usage. */
+ * MS ms after the first STDOUT byte, as a client that goes away. Exit status: 0
+ * after END_REQUEST (or a deliberate -a close), 1 on a connection error, a
+ * timeout or a truncated or malformed stream, 2 on bad usage. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -47,7 +47,7 @@ typedef struct bc_config {
     char *file; /* path it was loaded from, or "<string>" */
     int workers;
     bc_log_level log_level;
-    int log_syslog; /* 0 = stderr */
+    int log_syslog;    /* 0 = stderr */
     char *status_path; /* "" = off */
     char **status_allow;
     size_t nstatus_allow;

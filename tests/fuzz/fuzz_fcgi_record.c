@@ -32,8 +32,7 @@ static void append(result *r, uint8_t tag, const uint8_t *p, size_t n)
 }
 
 /* Feeds IN[0..LEN) to D as one call sequence on an exactly sized copy. */
-static void feed(bc_fcgi_decoder *d, const uint8_t *in, size_t len,
-                 result *r)
+static void feed(bc_fcgi_decoder *d, const uint8_t *in, size_t len, result *r)
 {
     uint8_t *copy = malloc(len ? len : 1);
     size_t pos = 0;
@@ -128,8 +127,8 @@ static void fuzz_nv(const uint8_t *data, size_t size)
         FUZZ_CHECK(n2len == nlen && memcmp(n2, name, nlen) == 0);
         FUZZ_CHECK(v2len == vlen && memcmp(v2, value, vlen) == 0);
         /* One byte short is never a complete pair. */
-        FUZZ_CHECK(bc_fcgi_nv_decode(enc, need - 1, &n2, &n2len, &v2,
-                                     &v2len) == 0);
+        FUZZ_CHECK(bc_fcgi_nv_decode(enc, need - 1, &n2, &n2len, &v2, &v2len) ==
+                   0);
         free(enc);
         pos += n;
     }
@@ -154,8 +153,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* The split point comes from the data, so the fuzzer can steer it
      * into headers, contents and paddings alike. */
-    cut = size >= 2 ? ((size_t)data[size - 1] << 8 | data[size - 2]) % (size + 1)
-                    : size;
+    cut = size >= 2
+              ? ((size_t)data[size - 1] << 8 | data[size - 2]) % (size + 1)
+              : size;
     bc_fcgi_decoder_init(&d);
     feed(&d, data, cut, &split);
     feed(&d, data + cut, size - cut, &split);

@@ -5,8 +5,8 @@
  * non-empty string with "*", and match a string against itself escaped. */
 #include <string.h>
 
-#include "glob.h"
 #include "fuzz.h"
+#include "glob.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -12,9 +12,9 @@
 
 #include <nettle/sha2.h>
 
+#include "fuzz.h"
 #include "key.h"
 #include "uri.h"
-#include "fuzz.h"
 
 #define API_KEY_HEADER "X-Api-Key"
 #define PARTNER_HEADER "X-Partner-Id"
@@ -47,19 +47,42 @@ static char *partner_ignore[] = {"partner_id"};
 static int statuses[] = {200};
 
 static bc_endpoint endpoints[] = {
-    {.path = "/exact", .match = BC_MATCH_EXACT,
-     .key_type = BC_KEYTYPE_API_KEY, .ttl = 60, .statuses = statuses,
-     .nstatuses = 1, .sort_query = 1},
-    {.path = "/api/v1/sports/", .match = BC_MATCH_PREFIX,
-     .key_type = BC_KEYTYPE_API_KEY, .ttl = 600, .vary = sports_vary,
-     .nvary = 1, .statuses = statuses, .nstatuses = 1, .sort_query = 1,
-     .ignore_params = sports_ignore, .nignore_params = 2},
-    {.path = "/p/", .match = BC_MATCH_PREFIX,
-     .key_type = BC_KEYTYPE_PARTNER_ORIGIN, .ttl = 300, .vary = partner_vary,
-     .nvary = 2, .statuses = statuses, .nstatuses = 1, .sort_query = 1,
-     .ignore_params = partner_ignore, .nignore_params = 1},
-    {.path = "/", .match = BC_MATCH_PREFIX, .key_type = BC_KEYTYPE_NONE,
-     .ttl = 300, .statuses = statuses, .nstatuses = 1, .sort_query = 0},
+    {.path = "/exact",
+     .match = BC_MATCH_EXACT,
+     .key_type = BC_KEYTYPE_API_KEY,
+     .ttl = 60,
+     .statuses = statuses,
+     .nstatuses = 1,
+     .sort_query = 1},
+    {.path = "/api/v1/sports/",
+     .match = BC_MATCH_PREFIX,
+     .key_type = BC_KEYTYPE_API_KEY,
+     .ttl = 600,
+     .vary = sports_vary,
+     .nvary = 1,
+     .statuses = statuses,
+     .nstatuses = 1,
+     .sort_query = 1,
+     .ignore_params = sports_ignore,
+     .nignore_params = 2},
+    {.path = "/p/",
+     .match = BC_MATCH_PREFIX,
+     .key_type = BC_KEYTYPE_PARTNER_ORIGIN,
+     .ttl = 300,
+     .vary = partner_vary,
+     .nvary = 2,
+     .statuses = statuses,
+     .nstatuses = 1,
+     .sort_query = 1,
+     .ignore_params = partner_ignore,
+     .nignore_params = 1},
+    {.path = "/",
+     .match = BC_MATCH_PREFIX,
+     .key_type = BC_KEYTYPE_NONE,
+     .ttl = 300,
+     .statuses = statuses,
+     .nstatuses = 1,
+     .sort_query = 0},
 };
 
 static bc_config *config(void)
@@ -89,8 +112,7 @@ static size_t count(const char *s, char c)
 }
 
 static void check_key(const bc_config *cfg, const bc_endpoint *ep,
-                      const bc_request *req, const headers *h,
-                      const char *key)
+                      const bc_request *req, const headers *h, const char *key)
 {
     size_t len = strlen(key);
 

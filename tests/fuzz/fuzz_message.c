@@ -5,8 +5,8 @@
  * UTF-8 (JSON cannot carry it). A refused message always has a reason. */
 #include <string.h>
 
-#include "message.h"
 #include "fuzz.h"
+#include "message.h"
 
 /* Strict UTF-8 as jansson checks it: no overlong forms, no surrogates,
  * nothing above U+10FFFF. */
@@ -118,10 +118,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(err[0] != '\0');
         FUZZ_CHECK(memchr(err, '\0', sizeof err) != NULL);
         /* The refused message is left empty. */
-        FUZZ_CHECK(m.id == NULL && m.pattern == NULL &&
-                   m.partner_id == NULL && m.uris == NULL &&
-                   m.tags == NULL && m.nuris == 0 && m.ntags == 0 &&
-                   m.flush == 0);
+        FUZZ_CHECK(m.id == NULL && m.pattern == NULL && m.partner_id == NULL &&
+                   m.uris == NULL && m.tags == NULL && m.nuris == 0 &&
+                   m.ntags == 0 && m.flush == 0);
         bc_message_free(&m);
         free(payload);
         return 0;

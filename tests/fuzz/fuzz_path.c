@@ -11,9 +11,9 @@
  * an OUTLEN exactly when it holds the result and its NUL. */
 #include <string.h>
 
+#include "fuzz.h"
 #include "key.h"
 #include "uri.h"
-#include "fuzz.h"
 
 static int hex(unsigned char c)
 {

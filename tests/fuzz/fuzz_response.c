@@ -6,8 +6,8 @@
  * bc_response_find. */
 #include <string.h>
 
-#include "response.h"
 #include "fuzz.h"
+#include "response.h"
 
 static int inside(const char *p, size_t n, const char *buf, size_t len)
 {

@@ -16,11 +16,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cache_control.h"
 #include "bocache/config.h"
+#include "cache_control.h"
+#include "fuzz.h"
 #include "response.h"
 #include "storable.h"
-#include "fuzz.h"
 
 enum {
     F_AUTH = 1,
