@@ -47,8 +47,12 @@ start_backend
 # One worker: after its first pass it trusts its hint and never asks Redis
 # about that key again, so only the marker's own registration can make an
 # invalidation find it. debug: "removed by another process" lines.
+# Redis gets 2 s, not the suites' 100 ms: this suite reads what a lookup or
+# a lease left in Redis, and on a loaded machine a 100 ms timeout turns
+# the lookup into a BYPASS that leaves nothing (it_redis_fault tests that).
+KS_REDIS_TIMEOUT=redis.timeout_ms=2000
 write_config workers=1 'log_level="debug"' cache.lock_timeout_ms=5000 \
-    endpoint="$EP_SHORT"
+    "$KS_REDIS_TIMEOUT" endpoint="$EP_SHORT"
 start_bocache
 wait_subscribed "$CHANNEL" 1 || fail "the gateway did not subscribe"
 
@@ -209,7 +213,8 @@ assert_eq 0 "$(exists "$OLDL")" "[4 legacy] an invalidation voids a lease an old
 # overtook would be stored.
 stop_bocache
 PFX=$(printf 'p%.0s' $(seq 1 64))
-write_config workers=1 "redis.prefix=\"$PFX\"" cache.lock_timeout_ms=5000
+write_config workers=1 "redis.prefix=\"$PFX\"" cache.lock_timeout_ms=5000 \
+    "$KS_REDIS_TIMEOUT"
 start_bocache
 wait_subscribed "$CHANNEL" 1 || fail "the gateway did not subscribe"
 Q=$(printf 'a%.0s' $(seq 1 4000))
