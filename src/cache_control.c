@@ -14,8 +14,13 @@ void bc_cache_control_init(bc_cache_control *cc)
     cc->private_ = 0;
     cc->no_cache = 0;
     cc->public_ = 0;
+    cc->must_revalidate = 0;
+    cc->malformed = 0;
+    cc->directives = 0;
     cc->max_age = -1;
     cc->s_maxage = -1;
+    cc->stale_while_revalidate = -1;
+    cc->stale_if_error = -1;
 }
 
 static int is_ows(char c)
@@ -66,6 +71,16 @@ static long parse_delta(const char *s, size_t n)
     return v;
 }
 
+/* Records a stale-while-revalidate or stale-if-error value (RFC 5861): a
+ * repeated or invalid one widens nothing. */
+static void set_window(long *slot, int *seen, int valid, const char *s,
+                       size_t n)
+{
+    long v = valid ? parse_delta(s, n) : -1;
+    *slot = *seen ? -1 : v;
+    *seen = 1;
+}
+
 /* Records a max-age or s-maxage value. A second occurrence, in this header
  * or an earlier one, or an invalid value makes the response stale at once:
  * RFC 9111 section 4.2.1 allows that, and it is the safe reading. */
@@ -82,6 +97,8 @@ static void set_delta(long *slot, int valid, const char *s, size_t n)
 void bc_cache_control_parse(bc_cache_control *cc, const char *v, size_t len)
 {
     size_t i = 0;
+    int swr_seen = cc->stale_while_revalidate >= 0,
+        sie_seen = cc->stale_if_error >= 0;
 
     while (i < len) {
         const char *name, *val = NULL;
@@ -137,6 +154,10 @@ void bc_cache_control_parse(bc_cache_control *cc, const char *v, size_t len)
             while (i < len && v[i] != ',')
                 i++;
         }
+        if (name_len == 0 || !ok)
+            cc->malformed = 1;
+        else
+            cc->directives++;
         if (name_len == 0)
             continue;
 
@@ -148,6 +169,14 @@ void bc_cache_control_parse(bc_cache_control *cc, const char *v, size_t len)
             cc->private_ = 1;
         else if (name_is(name, name_len, "no-cache"))
             cc->no_cache = 1;
+        else if (name_is(name, name_len, "must-revalidate") ||
+                 name_is(name, name_len, "proxy-revalidate"))
+            cc->must_revalidate = 1;
+        else if (name_is(name, name_len, "stale-while-revalidate"))
+            set_window(&cc->stale_while_revalidate, &swr_seen, ok && val, val,
+                       val_len);
+        else if (name_is(name, name_len, "stale-if-error"))
+            set_window(&cc->stale_if_error, &sie_seen, ok && val, val, val_len);
         else if (name_is(name, name_len, "public")) {
             /* public lets a shared cache store what credentials would
              * keep private (RFC 9111 3.5): only a clean, bare one does. */
@@ -164,8 +193,9 @@ long bc_cache_control_ttl(const bc_cache_control *cc, long endpoint_ttl)
 {
     long ttl = endpoint_ttl;
 
-    /* We never revalidate, so no-cache means the entry is never fresh. */
-    if (cc->no_cache || ttl <= 0)
+    /* no-cache does not count here: such an entry is stored and never
+     * served without the backend (entry.h, BC_ENTRY_NO_CACHE). */
+    if (ttl <= 0)
         return 0;
     /* A shared cache uses s-maxage in preference to max-age. */
     if (cc->s_maxage >= 0) {

@@ -10,8 +10,19 @@ typedef struct bc_cache_control {
     unsigned private_ : 1; /* "private" */
     unsigned no_cache : 1;
     unsigned public_ : 1; /* a well-formed, bare "public" */
-    long max_age;         /* seconds, -1 when absent or invalid */
-    long s_maxage;        /* seconds, -1 when absent or invalid */
+    /* must-revalidate or proxy-revalidate, in any form: a shared cache
+     * never serves the response stale (RFC 9111 5.2.2.2, 5.2.2.8). */
+    unsigned must_revalidate : 1;
+    unsigned malformed : 1; /* some element was not a well-formed
+                               directive (RFC 9213 2.1 reads such a
+                               targeted field as absent) */
+    unsigned directives;    /* well-formed directives seen, of any name */
+    long max_age;           /* seconds, -1 when absent or invalid */
+    long s_maxage;          /* seconds, -1 when absent or invalid */
+    /* RFC 5861, seconds; -1 when absent, invalid or repeated (no widening
+     * is the safe reading). */
+    long stale_while_revalidate;
+    long stale_if_error;
 } bc_cache_control;
 
 /* Resets CC to "no directives seen". */
@@ -24,9 +35,10 @@ void bc_cache_control_init(bc_cache_control *cc);
  * per RFC 9111 section 4.2.1. */
 void bc_cache_control_parse(bc_cache_control *cc, const char *v, size_t len);
 
-/* The TTL to store with: ENDPOINT_TTL shortened by s-maxage, else by
- * max-age. Returns 0 when the response must not be stored for freshness
- * reasons (a lifetime of 0). */
+/* The freshness lifetime the directives give, capped by ENDPOINT_TTL:
+ * s-maxage, else max-age, else ENDPOINT_TTL (Expires is the caller's:
+ * storable.c). no-cache does not shorten it: such a response is stored
+ * and revalidated before every use (bc_cache_control.no_cache). */
 long bc_cache_control_ttl(const bc_cache_control *cc, long endpoint_ttl);
 
 #endif

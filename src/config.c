@@ -383,6 +383,12 @@ static int load_intlist(struct loader *ld, const struct bc_config_field *t,
             free(list);
             return -1;
         }
+        const char *why = t->icheck ? t->icheck(list[i]) : NULL;
+        if (why != NULL) {
+            free(list);
+            return report(ld, config_setting_get_elem(s, (unsigned)i),
+                          "'%s' %s", name, why);
+        }
     }
     int **slot = at(base, t->off);
     free(*slot);

@@ -32,6 +32,7 @@ static const char *check_param(const char *s);
 static const char *check_status_path(const char *s);
 static const char *check_ip(const char *s);
 static const char *check_path(const char *s);
+static const char *check_status(long long v);
 
 #define C(m) offsetof(bc_config, m)
 #define E(m) offsetof(bc_endpoint, m)
@@ -209,6 +210,7 @@ const struct bc_config_field bc_config_endpoint_fields[] = {
      .def = 200,
      .min = 100,
      .max = 599,
+     .icheck = check_status,
      .flags = BC_FIELD_NONEMPTY},
     {.name = "sort_query",
      .type = BC_FIELD_BOOL,
@@ -348,5 +350,22 @@ static const char *check_path(const char *s)
     /* Endpoints match the request path, which never holds the query. */
     if (strchr(s, '?') != NULL)
         return "must not contain '?'";
+    return NULL;
+}
+
+/* A status a stored entry can answer with: a final one, not a 304 (which
+ * answers a conditional request, and bocache answers those itself) nor a
+ * 206 (bocache answers Range requests uncached). Statuses RFC 9110 15.1
+ * does not call heuristically cacheable are stored only with explicit
+ * freshness (storable.c). */
+static const char *check_status(long long v)
+{
+    if (v < 200)
+        return "must hold final statuses (200-599), not 1xx";
+    if (v == 206)
+        return "must not hold 206: bocache answers Range requests uncached";
+    if (v == 304)
+        return "must not hold 304: bocache answers conditional requests "
+               "from the stored 200";
     return NULL;
 }

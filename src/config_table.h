@@ -26,6 +26,9 @@ enum bc_config_ftype {
  * is acceptable, else the end of a message ("must be ..."). */
 typedef const char *(*bc_config_str_check)(const char *s);
 
+/* The same for an int list element. */
+typedef const char *(*bc_config_int_check)(long long v);
+
 /* One setting. Offsets are from the start of the record the table fills:
  * bc_config for the top level and its groups, bc_endpoint for endpoints. */
 struct bc_config_field {
@@ -38,6 +41,7 @@ struct bc_config_field {
     long long min, max;       /* ints and int list elements */
     const char *const *names; /* enums: the words, in value order, NULL-ended */
     bc_config_str_check check;         /* strings and string list elements */
+    bc_config_int_check icheck;        /* int list elements */
     const struct bc_config_field *sub; /* groups and endpoints */
     int flags;
     size_t inherit; /* BC_FIELD_INHERIT: offset in bc_config */

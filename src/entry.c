@@ -5,10 +5,12 @@
 #include <string.h>
 
 /* Fixed part: magic (2), version, flags, status u16, reserved u16,
- * created_ms i64, ttl, stale_ttl, head_len, tags_len, body_len (u32 each).
- * Integers are little-endian, written byte by byte so the format does not
- * depend on the host's byte order or struct layout. */
-#define FIXED_LEN 36
+ * created_ms i64, ttl, stale_ttl, error_ttl, initial_age, head_len,
+ * tags_len, body_len (u32 each); version 1 lacked error_ttl and
+ * initial_age. Integers are little-endian, written byte by byte so the
+ * format does not depend on the host's byte order or struct layout. */
+#define FIXED_LEN 44
+#define FIXED_LEN_V1 36
 #define MAGIC0 'B'
 #define MAGIC1 'C'
 
@@ -88,15 +90,17 @@ size_t bc_entry_encode(const bc_entry *e, char *out, size_t cap)
     p[0] = MAGIC0;
     p[1] = MAGIC1;
     p[2] = BC_ENTRY_VERSION;
-    p[3] = 0;
+    p[3] = (unsigned char)(e->flags & 0xffu);
     put16(p + 4, (uint16_t)e->status);
     put16(p + 6, 0);
     put64(p + 8, (uint64_t)e->created_ms);
     put32(p + 16, e->ttl);
     put32(p + 20, e->stale_ttl);
-    put32(p + 24, (uint32_t)e->head_len);
-    put32(p + 28, (uint32_t)e->tags_len);
-    put32(p + 32, (uint32_t)e->body_len);
+    put32(p + 24, e->error_ttl);
+    put32(p + 28, e->initial_age);
+    put32(p + 32, (uint32_t)e->head_len);
+    put32(p + 36, (uint32_t)e->tags_len);
+    put32(p + 40, (uint32_t)e->body_len);
     p += FIXED_LEN;
     p = put_bytes(p, e->head, e->head_len);
     p = put_bytes(p, e->tags, e->tags_len);
@@ -111,20 +115,23 @@ int bc_entry_decode(const char *buf, size_t len, bc_entry *e)
     uint64_t created, head_len, tags_len, body_len;
     unsigned status;
 
-    if (len < FIXED_LEN || p[0] != MAGIC0 || p[1] != MAGIC1 ||
-        p[2] != BC_ENTRY_VERSION)
+    if (len < FIXED_LEN_V1 || p[0] != MAGIC0 || p[1] != MAGIC1)
         return -1;
-    /* The flags and reserved fields are not checked: a writer of this
-     * version always sets them to 0, and leaving them unchecked lets a
-     * compatible extension use them without a version bump. */
+    int v1 = p[2] == 1;
+    size_t fixed = v1 ? FIXED_LEN_V1 : FIXED_LEN;
+    if ((!v1 && p[2] != BC_ENTRY_VERSION) || len < fixed)
+        return -1;
+    /* Unknown flag bits and the reserved field are not checked, so a
+     * compatible extension can use them without a version bump. */
     status = get16(p + 4);
     if (status < 100 || status > 599)
         return -1;
-    head_len = get32(p + 24);
-    tags_len = get32(p + 28);
-    body_len = get32(p + 32);
+    const unsigned char *lens = p + fixed - 12;
+    head_len = get32(lens);
+    tags_len = get32(lens + 4);
+    body_len = get32(lens + 8);
     /* Three 32-bit lengths cannot overflow 64 bits, so this sum is exact. */
-    if ((uint64_t)FIXED_LEN + head_len + tags_len + body_len != (uint64_t)len)
+    if ((uint64_t)fixed + head_len + tags_len + body_len != (uint64_t)len)
         return -1;
     created = get64(p + 8);
     e->status = (int)status;
@@ -135,7 +142,10 @@ int bc_entry_decode(const char *buf, size_t len, bc_entry *e)
         created <= INT64_MAX ? (int64_t)created : -(int64_t)(~created) - 1;
     e->ttl = get32(p + 16);
     e->stale_ttl = get32(p + 20);
-    e->head = buf + FIXED_LEN;
+    e->flags = v1 ? 0 : p[3];
+    e->error_ttl = v1 ? e->stale_ttl : get32(p + 24);
+    e->initial_age = v1 ? 0 : get32(p + 28);
+    e->head = buf + fixed;
     e->head_len = (size_t)head_len;
     e->tags = e->head + e->head_len;
     e->tags_len = (size_t)tags_len;
@@ -149,7 +159,10 @@ int64_t bc_entry_age(const bc_entry *e, int64_t now_ms)
     /* A clock that went backwards gives age 0. Subtracting as unsigned
      * cannot overflow, unlike now_ms - created_ms for extreme values read
      * from a hostile entry. */
-    if (now_ms <= e->created_ms)
-        return 0;
-    return (int64_t)(((uint64_t)now_ms - (uint64_t)e->created_ms) / 1000);
+    int64_t in_cache = 0;
+    if (now_ms > e->created_ms)
+        in_cache =
+            (int64_t)(((uint64_t)now_ms - (uint64_t)e->created_ms) / 1000);
+    /* in_cache < 2^54 and initial_age < 2^32: the sum cannot overflow. */
+    return in_cache + (int64_t)e->initial_age;
 }

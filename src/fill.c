@@ -23,13 +23,18 @@
 
 struct bc_fill {
     /* This request's. */
-    int leased;        /* it holds the key's fill lease */
-    int has_stale;     /* stale holds an entry within stale_ttl */
-    int lease_named;   /* lease is this key's */
-    uint64_t mem_gen;  /* memory tier generation before the lookup */
-    uint64_t key_hash; /* bc_key_hash of the key */
-    uint64_t hint_gen; /* sh->hint_gen before the lookup */
-    bc_lease lease;    /* the key's fill lease and this request's attempt */
+    int leased;          /* it holds the key's fill lease */
+    int has_copy;        /* stale holds an entry past its freshness */
+    int has_stale;       /* ... which may be served while another refreshes */
+    int has_fallback;    /* ... which may be served when the backend fails */
+    int64_t fresh_since; /* entries stored at or after this wall time (ms)
+                            answer the request even if not fresh: a fill it
+                            waited for (no-cache entries are never fresh) */
+    int lease_named;     /* lease is this key's */
+    uint64_t mem_gen;    /* memory tier generation before the lookup */
+    uint64_t key_hash;   /* bc_key_hash of the key */
+    uint64_t hint_gen;   /* sh->hint_gen before the lookup */
+    bc_lease lease;      /* the key's fill lease and this request's attempt */
     /* The worker's, across requests. */
     uint64_t token_base, fills;
     bc_passhint *hints; /* keys recently found passing */
@@ -75,7 +80,10 @@ void bc_fill_reconfigure(bc_fill *f)
 void bc_fill_begin(bc_fill *f)
 {
     f->leased = 0;
+    f->has_copy = 0;
     f->has_stale = 0;
+    f->has_fallback = 0;
+    f->fresh_since = INT64_MAX;
     f->lease_named = 0;
 }
 
@@ -90,12 +98,20 @@ void bc_fill_trim(bc_fill *f, size_t keep)
 
 int bc_fill_has_stale(const bc_fill *f)
 {
-    return f->has_stale;
+    return f->has_fallback;
 }
 
-/* Keeps a copy of a stale entry: the store's reply buffer is reused by
- * the next command. */
-static int keep_stale(bc_worker *w, const char *data, size_t len)
+/* Whether E, AGE seconds old, is past its windows for serving stale. */
+static int past_windows(const bc_entry *e, long age)
+{
+    long w = (long)(e->stale_ttl > e->error_ttl ? e->stale_ttl : e->error_ttl);
+    return age >= (long)e->ttl + w;
+}
+
+/* Keeps a copy of a stale entry E (DATA[0..LEN)), AGE seconds old: the
+ * store's reply buffer is reused by the next command. */
+static int keep_stale(bc_worker *w, const bc_entry *e, long age,
+                      const char *data, size_t len)
 {
     bc_fill *f = w->fill;
     if (len > f->stale_cap) {
@@ -107,7 +123,12 @@ static int keep_stale(bc_worker *w, const char *data, size_t len)
     }
     memcpy(f->stale, data, len);
     f->stale_len = len;
-    f->has_stale = 1;
+    f->has_copy = 1;
+    /* A no-cache entry is never served without the backend's word, not
+     * even within its lifetime. */
+    int never = (e->flags & BC_ENTRY_NO_CACHE) != 0;
+    f->has_stale = !never && age < (long)e->ttl + (long)e->stale_ttl;
+    f->has_fallback = !never && age < (long)e->ttl + (long)e->error_ttl;
     return 0;
 }
 
@@ -120,7 +141,7 @@ void bc_fill_serve_stale(bc_worker *w)
     long age = (long)bc_entry_age(&e, bc_wall_ms());
     /* A newer fill found by bc_fill_stale_stands may be fresh. */
     bc_deliver_entry(w, &e, age,
-                     age < (long)e.ttl ? BC_SERVED_HIT : BC_SERVED_STALE);
+                     bc_entry_fresh(&e, age) ? BC_SERVED_HIT : BC_SERVED_STALE);
 }
 
 /* Keeps a fresh entry in the memory tier for memory_ttl, never past its
@@ -153,12 +174,16 @@ static bc_fill_look classify(bc_worker *w, const char *data, size_t len)
         return BC_LOOK_MISS;
     }
     long age = (long)bc_entry_age(&e, bc_wall_ms());
-    if (age < (long)e.ttl) {
+    if (bc_entry_fresh(&e, age)) {
         bc_deliver_entry(w, &e, age, BC_SERVED_HIT);
         remember(w, &e, data, len, age);
         return BC_LOOK_HIT;
     }
-    if (age < (long)e.ttl + (long)e.stale_ttl && keep_stale(w, data, len) == 0)
+    if (e.created_ms >= w->fill->fresh_since) {
+        bc_deliver_entry(w, &e, age, BC_SERVED_HIT);
+        return BC_LOOK_HIT;
+    }
+    if (!past_windows(&e, age) && keep_stale(w, &e, age, data, len) == 0)
         return BC_LOOK_STALE;
     return BC_LOOK_MISS;
 }
@@ -173,7 +198,7 @@ int bc_fill_stale_stands(bc_worker *w)
     const char *data;
     size_t len;
     bc_entry mine, now;
-    if (!f->has_stale)
+    if (!f->has_fallback)
         return 0;
     if (bc_entry_decode(f->stale, f->stale_len, &mine) < 0)
         return 0;
@@ -186,8 +211,8 @@ int bc_fill_stale_stands(bc_worker *w)
     if (now.created_ms == mine.created_ms)
         return 1;
     long age = (long)bc_entry_age(&now, bc_wall_ms());
-    return age < (long)now.ttl + (long)now.stale_ttl &&
-           keep_stale(w, data, len) == 0;
+    return age < (long)now.ttl + (long)now.error_ttl &&
+           keep_stale(w, &now, age, data, len) == 0 && f->has_fallback;
 }
 
 /* Serves the key from the memory tier when it holds it fresh. */
@@ -203,7 +228,7 @@ static int memory_hit(bc_worker *w)
     int hit = 0;
     if (bc_entry_decode(b->data, b->len, &e) == 0) {
         long age = (long)bc_entry_age(&e, bc_wall_ms());
-        if (age < (long)e.ttl) {
+        if (bc_entry_fresh(&e, age)) {
             bc_deliver_entry(w, &e, age, BC_SERVED_MEMORY);
             hit = 1;
         }
@@ -219,7 +244,7 @@ static int memory_hit(bc_worker *w)
 static void hint_pass(bc_worker *w, long left_ms)
 {
     bc_fill *f = w->fill;
-    if (left_ms <= 0 || f->has_stale)
+    if (left_ms <= 0 || f->has_copy)
         return;
     bc_passhint_set(f->hints, f->key_hash, bc_now_ms() + left_ms, f->hint_gen);
 }
@@ -387,6 +412,9 @@ static bc_fill_wait wait_fill(bc_worker *w)
     const bc_config *cfg = w->cfg;
     int64_t deadline = bc_now_ms() + cfg->cache.lock_timeout_ms;
     long pause_ms = 1;
+    /* The fill waited for answers this request, also when it is not fresh
+     * for later ones (no-cache): it is as recent as a fetch of its own. */
+    w->fill->fresh_since = bc_wall_ms();
     bc_stats_add(&w->sh->stats, BC_STAT_LOCK_WAITS, 1);
     while (bc_now_ms() < deadline) {
         struct timespec ts = {0, pause_ms * 1000000L};
@@ -482,7 +510,7 @@ static int store_entry(bc_worker *w, const bc_forwarded *res)
         i = e + 1;
     }
     int rc = bc_lease_store(w->store, &f->lease, res->entry, res->entry_len,
-                            res->ttl + w->ep->stale_ttl, idx, n);
+                            res->keep, idx, n);
     /* The outcome is not known yet (see bc_lease_store), so the entry
      * is not put into the memory tier here: the first HIT from Redis does
      * that, and an entry whose store lost its lease never gets there. */

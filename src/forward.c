@@ -21,7 +21,7 @@ struct bc_forward {
     int head_done; /* the response head was parsed and sent */
     int bad_head;  /* the backend's head was malformed */
     int use_stale; /* serve the stale entry instead of the backend's error */
-    long ttl;
+    bc_verdict verdict;     /* the head's, when judged */
     long content_length;    /* declared by the head, -1 when none */
     size_t head_fill;       /* bytes in headbuf */
     size_t stored_head_len; /* the head's bytes in w->out's text that the
@@ -108,13 +108,13 @@ static unsigned request_flags(const bc_worker *w)
 static void judge_head(bc_worker *w)
 {
     bc_forward *fw = w->fwd;
-    bc_verdict v;
-    bc_storable_judge(w->cfg, w->ep, &fw->head, request_flags(w), &v);
-    fw->storable = v.why == BC_REASON_NONE;
-    fw->ttl = v.ttl;
-    fw->content_length = v.content_length;
-    if (v.why != BC_REASON_NONE)
-        w->reason = v.why;
+    bc_verdict *v = &fw->verdict;
+    bc_storable_judge(w->cfg, w->ep, &fw->head, request_flags(w),
+                      bc_wall_ms() / 1000, v);
+    fw->storable = v->why == BC_REASON_NONE;
+    fw->content_length = v->content_length;
+    if (v->why != BC_REASON_NONE)
+        w->reason = v->why;
 }
 
 /* Collects surrogate tags, space-separated, from a tags header value (the
@@ -147,7 +147,9 @@ too_many:
 }
 
 /* Sends the parsed head to the client: the backend's lines without the tags
- * header, then ours. The same lines are what an entry stores. */
+ * header and Bocache-Cache-Control (RFC 9213: for bocache only), then its
+ * Age lines, then ours. The lines before Age are what an entry stores: a
+ * hit says its own Age (RFC 9111 4.2.3). */
 static int send_head(bc_worker *w)
 {
     bc_forward *fw = w->fwd;
@@ -159,10 +161,18 @@ static int send_head(bc_worker *w)
             take_tags(w, h);
             continue;
         }
+        if (bc_header_is(h, "Bocache-Cache-Control") || bc_header_is(h, "Age"))
+            continue;
         if (bc_fcgi_out_add(&w->out, h->line, h->line_len) < 0)
             return -1;
     }
     fw->stored_head_len = w->out.len;
+    for (size_t i = 0; i < fw->head.nheaders; i++) {
+        const bc_header *h = &fw->head.headers[i];
+        if (bc_header_is(h, "Age") &&
+            bc_fcgi_out_add(&w->out, h->line, h->line_len) < 0)
+            return -1;
+    }
     const char *detail = bc_reason_token(w->reason);
     if (bc_deliver_begin_headers(w, bc_fill_xcache(w->outcome)) < 0 ||
         bc_fcgi_out_str(&w->out,
@@ -316,11 +326,15 @@ static size_t encode_entry(bc_worker *w)
         w->reason = BC_REASON_MALFORMED;
         return 0;
     }
+    const bc_verdict *v = &fw->verdict;
     bc_entry e = {
         .status = fw->head.status,
+        .flags = v->flags,
         .created_ms = bc_wall_ms(),
-        .ttl = (uint32_t)fw->ttl,
-        .stale_ttl = (uint32_t)w->ep->stale_ttl,
+        .ttl = (uint32_t)v->ttl,
+        .stale_ttl = (uint32_t)v->stale_ttl,
+        .error_ttl = (uint32_t)v->error_ttl,
+        .initial_age = (uint32_t)v->age,
         .head = w->out.text,
         .head_len = fw->stored_head_len,
         .tags = fw->tags,
@@ -425,7 +439,7 @@ void bc_forward_request(bc_worker *w, bc_forwarded *out)
     fw->head_done = 0;
     fw->bad_head = 0;
     fw->use_stale = 0;
-    fw->ttl = 0;
+    memset(&fw->verdict, 0, sizeof fw->verdict);
     fw->content_length = -1;
     fw->head_fill = 0;
     fw->stored_head_len = 0;
@@ -435,7 +449,7 @@ void bc_forward_request(bc_worker *w, bc_forwarded *out)
     out->head = fw->head_done ? &fw->head : NULL;
     out->entry = fw->entry;
     out->entry_len = entry_len;
-    out->ttl = fw->ttl;
+    out->keep = entry_len > 0 ? bc_storable_keep(&fw->verdict) : 0;
     out->tags = fw->tags;
     out->tags_len = fw->tags_len;
 }

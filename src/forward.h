@@ -22,7 +22,7 @@ typedef struct bc_forwarded {
                                      client; NULL when none was */
     const char *entry; /* the encoded entry to store, ENTRY_LEN bytes */
     size_t entry_len;  /* 0: nothing to store */
-    long ttl;          /* the entry's freshness lifetime, seconds */
+    long keep;         /* seconds Redis keeps it (bc_storable_keep) */
     const char *tags;  /* its surrogate keys, space-separated */
     size_t tags_len;
 } bc_forwarded;

@@ -153,7 +153,10 @@ long bc_invalidate_retry_ms(const bc_config *cfg)
     long ms = (long)(cfg->cache.ttl + cfg->cache.stale_ttl) * 1000;
     for (size_t i = 0; i < cfg->nendpoints; i++) {
         const bc_endpoint *e = &cfg->endpoints[i];
-        long t = (long)(e->ttl + e->stale_ttl) * 1000;
+        /* A response's stale-while-revalidate / stale-if-error widens
+         * the stale window up to the ttl (bc_storable_freshness). */
+        long window = e->stale_ttl > e->ttl ? e->stale_ttl : e->ttl;
+        long t = (long)(e->ttl + window) * 1000;
         ms = t > ms ? t : ms;
     }
     /* A lease's registration lives twice its lease. */

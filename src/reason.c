@@ -33,6 +33,7 @@ static const struct {
     [BC_REASON_NO_STORE] = {"no-store", BC_STAT_SKIP_NO_STORE, 1},
     [BC_REASON_PRIVATE] = {"private", BC_STAT_SKIP_PRIVATE, 1},
     [BC_REASON_MAX_AGE_0] = {"max-age-0", BC_STAT_SKIP_MAX_AGE_0, 1},
+    [BC_REASON_EXPIRED] = {"expired", BC_STAT_SKIP_EXPIRED, 1},
     [BC_REASON_TOO_MANY_TAGS] = {"too-many-tags", BC_STAT_SKIP_TOO_MANY_TAGS,
                                  1},
     [BC_REASON_AUTHORIZATION] = {"authorization", BC_STAT_SKIP_AUTHORIZATION,

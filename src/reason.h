@@ -30,6 +30,7 @@ typedef enum bc_reason {
     BC_REASON_NO_STORE,
     BC_REASON_PRIVATE,
     BC_REASON_MAX_AGE_0,
+    BC_REASON_EXPIRED, /* stale on arrival: Expires, Age (RFC 9111 4.2) */
     BC_REASON_TOO_MANY_TAGS,
     BC_REASON_AUTHORIZATION,
     BC_REASON_COOKIE,

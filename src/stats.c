@@ -40,6 +40,8 @@ static const struct {
                            "Not stored: Vary outside the key."},
     [BC_STAT_SKIP_MAX_AGE_0] = {"store_skip_max_age_0",
                                 "Not stored: a lifetime of 0."},
+    [BC_STAT_SKIP_EXPIRED] = {"store_skip_expired",
+                              "Not stored: stale on arrival (Expires, Age)."},
     [BC_STAT_SKIP_TOO_LARGE] = {"store_skip_too_large",
                                 "Not stored: body over max_object_size."},
     [BC_STAT_SKIP_TOO_MANY_TAGS] = {"store_skip_too_many_tags",

@@ -7,7 +7,12 @@
 #include <strings.h>
 
 #include "cache_control.h"
+#include "entry.h"
+#include "http_date.h"
 #include "key.h"
+
+/* RFC 9111 1.2.2: an Age too large to represent is 2^31. */
+#define AGE_MAX 2147483648L
 
 long bc_storable_content_length(const char *v, size_t len)
 {
@@ -23,6 +28,148 @@ long bc_storable_content_length(const char *v, size_t len)
         n = n * 10 + d;
     }
     return n;
+}
+
+long bc_storable_age(const char *v, size_t len)
+{
+    long n = 0;
+    if (len == 0)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return -1;
+        n = n > (AGE_MAX - (v[i] - '0')) / 10 ? AGE_MAX : n * 10 + (v[i] - '0');
+    }
+    return n;
+}
+
+/* The first well-formed, non-empty Bocache-Cache-Control field parsed
+ * into *CC: 1; 0 when there is none, and *CC is then reset. */
+static int targeted(const bc_response_head *h, bc_cache_control *cc)
+{
+    for (size_t i = 0; i < h->nheaders; i++) {
+        const bc_header *hd = &h->headers[i];
+        if (!bc_header_is(hd, "Bocache-Cache-Control"))
+            continue;
+        bc_cache_control_init(cc);
+        bc_cache_control_parse(cc, hd->value, hd->value_len);
+        if (cc->directives > 0 && !cc->malformed)
+            return 1;
+    }
+    bc_cache_control_init(cc);
+    return 0;
+}
+
+/* The date of the first header NAME: 1 with *T set, 0 when absent, -1
+ * when present and invalid. */
+static int header_date(const bc_response_head *h, const char *name, int64_t now,
+                       int64_t *t)
+{
+    const bc_header *hd = bc_response_find(h, name);
+    if (!hd)
+        return 0;
+    return bc_http_date_parse(hd->value, hd->value_len, now, t) == 0 ? 1 : -1;
+}
+
+/* The lifetime Expires - Date gives, capped by CAP; -1 without Expires. */
+static long expires_lifetime(const bc_response_head *h, int64_t now, long cap)
+{
+    int64_t exp, date;
+    int has = header_date(h, "Expires", now, &exp);
+    if (has == 0)
+        return -1;
+    if (has < 0)
+        return 0; /* an invalid Expires is in the past (RFC 9111 5.3) */
+    if (header_date(h, "Date", now, &date) != 1)
+        date = now;
+    if (exp <= date)
+        return 0;
+    return exp - date < (int64_t)cap ? (long)(exp - date) : cap;
+}
+
+/* RFC 9111 4.2.3: the larger of the Age the response carries and the
+ * time since its Date (never negative; saturated). */
+static long initial_age(const bc_response_head *h, int64_t now)
+{
+    long age = 0;
+    const bc_header *hd = bc_response_find(h, "Age");
+    if (hd) {
+        long a = bc_storable_age(hd->value, hd->value_len);
+        if (a > 0)
+            age = a;
+    }
+    int64_t date;
+    if (header_date(h, "Date", now, &date) == 1 && now > date &&
+        now - date > (int64_t)age)
+        age = now - date > AGE_MAX ? AGE_MAX : (long)(now - date);
+    return age;
+}
+
+static long longer(long a, long b)
+{
+    return a > b ? a : b;
+}
+
+static long shorter(long a, long b)
+{
+    return a < b ? a : b;
+}
+
+bc_reason bc_storable_freshness(const bc_endpoint *ep,
+                                const bc_response_head *h, int64_t now,
+                                bc_cache_control *cc, bc_verdict *v)
+{
+    int target = targeted(h, cc);
+    for (size_t i = 0; !target && i < h->nheaders; i++)
+        if (bc_header_is(&h->headers[i], "Cache-Control"))
+            bc_cache_control_parse(cc, h->headers[i].value,
+                                   h->headers[i].value_len);
+    long life = bc_cache_control_ttl(cc, ep->ttl);
+    int explicit_ = cc->s_maxage >= 0 || cc->max_age >= 0;
+    if (!explicit_ && !target) {
+        long e = expires_lifetime(h, now, ep->ttl);
+        if (e >= 0)
+            life = e;
+    }
+    v->ttl = life < 0 ? 0 : life;
+    v->explicit_ = explicit_ || (!target && bc_response_find(h, "Expires"));
+    v->age = initial_age(h, now);
+    v->flags = (cc->no_cache ? BC_ENTRY_NO_CACHE : 0u) |
+               (cc->must_revalidate ? BC_ENTRY_MUST_REVALIDATE : 0u);
+    /* RFC 5861 widens the endpoint's window to the response's value, at
+     * most to the endpoint's ttl, so the configuration still bounds how
+     * long an entry lives; must-revalidate and no-cache close it (RFC
+     * 9111 4.2.4, 5.2.2). */
+    v->stale_ttl =
+        longer(ep->stale_ttl, shorter(cc->stale_while_revalidate, ep->ttl));
+    v->error_ttl = longer(ep->stale_ttl, shorter(cc->stale_if_error, ep->ttl));
+    if (v->flags) {
+        v->stale_ttl = 0;
+        v->error_ttl = 0;
+    }
+    if (cc->no_cache)
+        return BC_REASON_NONE; /* stored, and never fresh (entry.h) */
+    if (explicit_ && v->ttl == 0)
+        return BC_REASON_MAX_AGE_0;
+    return v->age >= v->ttl ? BC_REASON_EXPIRED : BC_REASON_NONE;
+}
+
+long bc_storable_keep(const bc_verdict *v)
+{
+    long keep = v->ttl + longer(v->stale_ttl, v->error_ttl);
+    return keep > 0 ? keep : 1;
+}
+
+/* RFC 9110 15.1: statuses a cache may store without explicit freshness
+ * (206 aside: the configuration refuses it). */
+static int heuristic(int status)
+{
+    static const int ok[] = {200, 203, 204, 300, 301, 308,
+                             404, 405, 410, 414, 501};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        if (ok[i] == status)
+            return 1;
+    return 0;
 }
 
 static int status_listed(const bc_endpoint *ep, int status)
@@ -90,7 +237,8 @@ static long declared_length(const bc_response_head *h)
 }
 
 static bc_reason judge(const bc_config *cfg, const bc_endpoint *ep,
-                       const bc_response_head *h, unsigned flags, bc_verdict *v)
+                       const bc_response_head *h, unsigned flags, int64_t now,
+                       bc_verdict *v)
 {
     bc_cache_control cc;
     bc_cache_control_init(&cc);
@@ -103,9 +251,10 @@ static bc_reason judge(const bc_config *cfg, const bc_endpoint *ep,
         if (bc_header_is(hd, "Vary") &&
             !vary_ok(cfg, ep, hd->value, hd->value_len))
             return BC_REASON_VARY;
-        if (bc_header_is(hd, "Cache-Control"))
-            bc_cache_control_parse(&cc, hd->value, hd->value_len);
     }
+    bc_reason fresh = bc_storable_freshness(ep, h, now, &cc, v);
+    if (!heuristic(h->status) && !v->explicit_)
+        return BC_REASON_STATUS;
     long len = declared_length(h);
     if (len == -2)
         return BC_REASON_MALFORMED;
@@ -119,17 +268,21 @@ static bc_reason judge(const bc_config *cfg, const bc_endpoint *ep,
     bc_reason cred = credentials(cfg, ep, &cc, flags);
     if (cred != BC_REASON_NONE)
         return cred;
-    v->ttl = bc_cache_control_ttl(&cc, ep->ttl);
-    return v->ttl > 0 ? BC_REASON_NONE : BC_REASON_MAX_AGE_0;
+    return fresh;
 }
 
 void bc_storable_judge(const bc_config *cfg, const bc_endpoint *ep,
                        const bc_response_head *head, unsigned request_flags,
-                       bc_verdict *v)
+                       int64_t now, bc_verdict *v)
 {
     v->ttl = 0;
+    v->age = 0;
+    v->stale_ttl = 0;
+    v->error_ttl = 0;
+    v->flags = 0;
+    v->explicit_ = 0;
     v->content_length = -1;
-    v->why = judge(cfg, ep, head, request_flags, v);
+    v->why = judge(cfg, ep, head, request_flags, now, v);
     v->reason = bc_reason_token(v->why);
     if (v->reason)
         v->ttl = 0;

@@ -6,8 +6,10 @@
 #define BOCACHE_STORABLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bocache/config.h"
+#include "cache_control.h"
 #include "reason.h"
 #include "response.h"
 
@@ -22,7 +24,17 @@ typedef struct bc_verdict {
      * strings, bc_reason_token(why). */
     const char *reason;
     bc_reason why;       /* the same reason; BC_REASON_NONE when storable */
-    long ttl;            /* seconds to keep it fresh, > 0 when storable */
+    long ttl;            /* freshness lifetime in seconds (RFC 9111 4.2.1,
+                            capped by the endpoint ttl); > 0 when storable,
+                            except for no-cache responses, which may be 0 */
+    long age;            /* the response's age on arrival (4.2.3), < ttl */
+    long stale_ttl;      /* seconds past ttl it may be served STALE while
+                            another request refreshes it */
+    long error_ttl;      /* ... and when the backend fails */
+    unsigned flags;      /* BC_ENTRY_* (entry.h) */
+    int explicit_;       /* the response gave its lifetime (s-maxage,
+                            max-age or Expires): a status RFC 9110 does not
+                            call heuristically cacheable needs it */
     long content_length; /* the declared body length, -1 when none */
 } bc_verdict;
 
@@ -34,7 +46,30 @@ typedef struct bc_verdict {
  * the caller's to check against v->content_length once it has all come. */
 void bc_storable_judge(const bc_config *cfg, const bc_endpoint *ep,
                        const bc_response_head *head, unsigned request_flags,
-                       bc_verdict *v);
+                       int64_t now, bc_verdict *v);
+
+/* The freshness part of the verdict (SPEC 6), for a response HEAD judged
+ * at NOW (unix seconds) for endpoint EP: the policy is the first
+ * well-formed Bocache-Cache-Control (RFC 9213), else Cache-Control; the
+ * lifetime is s-maxage, else max-age, else Expires - Date (only without
+ * a targeted field; an invalid Expires is 0, Date absent or invalid is
+ * NOW), else EP's ttl, never more than EP's ttl; the age is the larger of
+ * the first Age line (bc_storable_age) and NOW - Date. Sets v->ttl, age,
+ * stale_ttl, error_ttl and flags; returns BC_REASON_NONE, or
+ * BC_REASON_EXPIRED when the response is already stale on arrival (and
+ * not no-cache), BC_REASON_MAX_AGE_0 for a lifetime of 0 from max-age or
+ * s-maxage. CC gets the policy directives. */
+bc_reason bc_storable_freshness(const bc_endpoint *ep,
+                                const bc_response_head *head, int64_t now,
+                                bc_cache_control *cc, bc_verdict *v);
+
+/* An Age value V[0..LEN): delta-seconds, saturated at 2147483648; -1 when
+ * it is empty or holds anything but digits (ignored, RFC 9111 5.1). */
+long bc_storable_age(const char *v, size_t len);
+
+/* Seconds Redis keeps an entry judged V: its lifetime and the longer of
+ * its stale windows. At least 1, so even a no-cache entry is kept. */
+long bc_storable_keep(const bc_verdict *v);
 
 /* Parses a Content-Length value V[0..LEN) (whitespace already trimmed):
  * one or more digits and nothing else. Returns the value, or -1 when it is

@@ -187,7 +187,8 @@ START_TEST(test_several_headers)
     ck_assert_int_eq(bc_cache_control_ttl(&cc, 300), 60);
     bc_cache_control_parse(&cc, h3, strlen(h3));
     ck_assert_uint_eq(cc.no_cache, 1);
-    ck_assert_int_eq(bc_cache_control_ttl(&cc, 300), 0);
+    /* no-cache is stored and revalidated: it leaves the lifetime alone. */
+    ck_assert_int_eq(bc_cache_control_ttl(&cc, 300), 60);
 
     /* A max-age repeated across two headers is a duplicate too. */
     bc_cache_control_init(&cc);
@@ -217,7 +218,7 @@ START_TEST(test_ttl)
     cc = parse("max-age=0");
     ck_assert_int_eq(bc_cache_control_ttl(&cc, 300), 0);
     cc = parse("no-cache, max-age=60");
-    ck_assert_int_eq(bc_cache_control_ttl(&cc, 300), 0);
+    ck_assert_int_eq(bc_cache_control_ttl(&cc, 300), 60);
     cc = parse("public");
     ck_assert_int_eq(bc_cache_control_ttl(&cc, 300), 300);
     ck_assert_int_eq(bc_cache_control_ttl(&cc, 0), 0);
@@ -227,6 +228,54 @@ START_TEST(test_ttl)
     ck_assert_int_eq(bc_cache_control_ttl(&cc, 300), 60);
     cc = parse("private");
     ck_assert_int_eq(bc_cache_control_ttl(&cc, 300), 300);
+}
+END_TEST
+
+/* RFC 9111 5.2.2.2 / 5.2.2.8 and RFC 5861. */
+START_TEST(test_revalidate_and_windows)
+{
+    bc_cache_control cc = parse("max-age=60");
+    ck_assert_uint_eq(cc.must_revalidate, 0);
+    ck_assert_int_eq(cc.stale_while_revalidate, -1);
+    ck_assert_int_eq(cc.stale_if_error, -1);
+    cc = parse("must-revalidate");
+    ck_assert_uint_eq(cc.must_revalidate, 1);
+    cc = parse("Proxy-Revalidate");
+    ck_assert_uint_eq(cc.must_revalidate, 1);
+    cc = parse("must-revalidate=1"); /* any form counts */
+    ck_assert_uint_eq(cc.must_revalidate, 1);
+    cc = parse("stale-while-revalidate=30, stale-if-error=\"40\"");
+    ck_assert_int_eq(cc.stale_while_revalidate, 30);
+    ck_assert_int_eq(cc.stale_if_error, 40);
+    /* Invalid or repeated: no widening. */
+    cc = parse("stale-while-revalidate=soon, stale-if-error");
+    ck_assert_int_eq(cc.stale_while_revalidate, -1);
+    ck_assert_int_eq(cc.stale_if_error, -1);
+    cc = parse("stale-if-error=10, stale-if-error=10");
+    ck_assert_int_eq(cc.stale_if_error, -1);
+    cc = parse("stale-while-revalidate=99999999999");
+    ck_assert_int_eq(cc.stale_while_revalidate, 2147483647L);
+}
+END_TEST
+
+/* RFC 9213 2.1 reads a targeted field only when it is well formed. */
+START_TEST(test_directives_count)
+{
+    bc_cache_control cc = parse("max-age=60");
+    ck_assert_uint_eq(cc.directives, 1);
+    ck_assert_uint_eq(cc.malformed, 0);
+    cc = parse("max-age=60, public, x-ext=\"q\"");
+    ck_assert_uint_eq(cc.directives, 3);
+    ck_assert_uint_eq(cc.malformed, 0);
+    cc = parse("max-age=60, foo bar");
+    ck_assert_uint_eq(cc.malformed, 1);
+    cc = parse("max-age=\"60");
+    ck_assert_uint_eq(cc.malformed, 1);
+    cc = parse("");
+    ck_assert_uint_eq(cc.directives, 0);
+    ck_assert_uint_eq(cc.malformed, 0);
+    cc = parse(" , ,");
+    ck_assert_uint_eq(cc.directives, 0);
 }
 END_TEST
 
@@ -248,6 +297,8 @@ Suite *cache_control_suite(void)
 
     tc = tcase_create("ttl");
     tcase_add_test(tc, test_ttl);
+    tcase_add_test(tc, test_revalidate_and_windows);
+    tcase_add_test(tc, test_directives_count);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -21,6 +21,9 @@ static bc_entry sample(void)
     e.created_ms = 1700000000123LL;
     e.ttl = 300;
     e.stale_ttl = 0xfffffff0u;
+    e.error_ttl = 7;
+    e.initial_age = 30;
+    e.flags = BC_ENTRY_NO_CACHE | BC_ENTRY_MUST_REVALIDATE;
     e.head = head;
     e.head_len = sizeof(head) - 1;
     e.tags = tags;
@@ -49,12 +52,15 @@ START_TEST(test_round_trip)
     size_t len;
     char *buf = encode_sample(&len);
 
-    ck_assert_uint_eq(len, 36 + in.head_len + in.tags_len + in.body_len);
+    ck_assert_uint_eq(len, 44 + in.head_len + in.tags_len + in.body_len);
     ck_assert_int_eq(bc_entry_decode(buf, len, &out), 0);
     ck_assert_int_eq(out.status, in.status);
     ck_assert(out.created_ms == in.created_ms);
     ck_assert_uint_eq(out.ttl, in.ttl);
     ck_assert_uint_eq(out.stale_ttl, in.stale_ttl);
+    ck_assert_uint_eq(out.error_ttl, in.error_ttl);
+    ck_assert_uint_eq(out.initial_age, in.initial_age);
+    ck_assert_uint_eq(out.flags, in.flags);
     ck_assert_uint_eq(out.head_len, in.head_len);
     ck_assert_mem_eq(out.head, in.head, in.head_len);
     ck_assert_uint_eq(out.tags_len, in.tags_len);
@@ -96,11 +102,13 @@ START_TEST(test_layout)
     size_t len;
     char *buf = encode_sample(&len);
     /* clang-format off */
-    const unsigned char want[36] = {
-        'B',  'C',  1,    0,    203,  0,    0,    0,    /* magic .. reserved */
+    const unsigned char want[44] = {
+        'B',  'C',  2,    3,    203,  0,    0,    0,    /* magic .. reserved */
         0x7b, 0x68, 0xe5, 0xcf, 0x8b, 0x01, 0x00, 0x00, /* created_ms */
         44,   1,    0,    0,                            /* ttl 300 */
         0xf0, 0xff, 0xff, 0xff,                         /* stale_ttl */
+        7,    0,    0,    0,                            /* error_ttl */
+        30,   0,    0,    0,                            /* initial_age */
         sizeof(head) - 1, 0, 0, 0,                      /* head_len */
         sizeof(tags) - 1, 0, 0, 0,                      /* tags_len */
         sizeof(body),     0, 0, 0,                      /* body_len */
@@ -108,7 +116,7 @@ START_TEST(test_layout)
     /* clang-format on */
 
     ck_assert_mem_eq(buf, want, sizeof(want));
-    ck_assert_mem_eq(buf + 36, head, sizeof(head) - 1);
+    ck_assert_mem_eq(buf + 44, head, sizeof(head) - 1);
     free(buf);
 }
 END_TEST
@@ -121,9 +129,9 @@ START_TEST(test_empty_fields)
     memset(&in, 0, sizeof(in));
     in.status = 200;
     in.created_ms = -5;
-    ck_assert_uint_eq(bc_entry_encoded_size(&in), 36);
-    ck_assert_uint_eq(bc_entry_encode(&in, buf, sizeof(buf)), 36);
-    ck_assert_int_eq(bc_entry_decode(buf, 36, &out), 0);
+    ck_assert_uint_eq(bc_entry_encoded_size(&in), 44);
+    ck_assert_uint_eq(bc_entry_encode(&in, buf, sizeof(buf)), 44);
+    ck_assert_int_eq(bc_entry_decode(buf, 44, &out), 0);
     ck_assert_uint_eq(out.head_len + out.tags_len + out.body_len, 0);
     ck_assert(out.created_ms == -5);
     ck_assert_int_eq(out.status, 200);
@@ -155,11 +163,52 @@ START_TEST(test_unknown_version)
     char *buf = encode_sample(&len);
     bc_entry out;
 
-    buf[2] = 2;
+    buf[2] = 3;
     ck_assert_int_eq(bc_entry_decode(buf, len, &out), -1);
     buf[2] = 0;
     ck_assert_int_eq(bc_entry_decode(buf, len, &out), -1);
     free(buf);
+}
+END_TEST
+
+START_TEST(test_version_1)
+{
+    /* An entry written before RFC 9111 freshness: 36 fixed bytes, no
+     * error_ttl or initial age; it is served as it was. */
+    static const char v1[] = {'B', 'C', 1, 0, (char)200, 0, 0,   0,   1,  0,
+                              0,   0,   0, 0, 0,         0, 60,  0,   0,  0,
+                              5,   0,   0, 0, 2,         0, 0,   0,   0,  0,
+                              0,   0,   1, 0, 0,         0, 'A', ':', 'x'};
+    bc_entry out;
+    ck_assert_int_eq(bc_entry_decode(v1, sizeof v1, &out), 0);
+    ck_assert_int_eq(out.status, 200);
+    ck_assert_uint_eq(out.ttl, 60);
+    ck_assert_uint_eq(out.stale_ttl, 5);
+    ck_assert_uint_eq(out.error_ttl, 5);
+    ck_assert_uint_eq(out.initial_age, 0);
+    ck_assert_uint_eq(out.flags, 0);
+    ck_assert_uint_eq(out.head_len, 2);
+    ck_assert_mem_eq(out.head, "A:", 2);
+    ck_assert_uint_eq(out.body_len, 1);
+    ck_assert_int_eq(out.body[0], 'x');
+}
+END_TEST
+
+START_TEST(test_age_and_freshness)
+{
+    bc_entry e = sample();
+    e.flags = 0;
+    /* The initial age counts, then the seconds in the cache. */
+    ck_assert_int_eq(bc_entry_age(&e, e.created_ms), 30);
+    ck_assert_int_eq(bc_entry_age(&e, e.created_ms + 2999), 32);
+    ck_assert_int_eq(bc_entry_age(&e, e.created_ms - 5000), 30);
+    ck_assert(bc_entry_fresh(&e, 299));
+    ck_assert(!bc_entry_fresh(&e, 300));
+    /* no-cache: never fresh, whatever its lifetime. */
+    e.flags = BC_ENTRY_NO_CACHE;
+    ck_assert(!bc_entry_fresh(&e, 0));
+    e.flags = BC_ENTRY_MUST_REVALIDATE;
+    ck_assert(bc_entry_fresh(&e, 0));
 }
 END_TEST
 
@@ -220,20 +269,20 @@ START_TEST(test_length_overflow)
     bc_entry out;
 
     /* head_len 0xffffffff: a 32-bit sum would wrap. */
-    memset(buf + 24, 0xff, 4);
+    memset(buf + 32, 0xff, 4);
     ck_assert_int_eq(bc_entry_decode(buf, len, &out), -1);
     /* All three lengths maximal. */
-    memset(buf + 24, 0xff, 12);
+    memset(buf + 32, 0xff, 12);
     ck_assert_int_eq(bc_entry_decode(buf, len, &out), -1);
-    /* Lengths chosen so that their 32-bit sum wraps to exactly len - 36. */
+    /* Lengths chosen so that their 32-bit sum wraps to exactly len - 44. */
     {
-        uint32_t want = (uint32_t)(len - 36);
+        uint32_t want = (uint32_t)(len - 44);
         uint32_t a = 0xffffffffu, b = want + 1;
         unsigned char *p = (unsigned char *)buf;
         for (int i = 0; i < 4; i++) {
-            p[24 + i] = (unsigned char)(a >> (8 * i));
-            p[28 + i] = (unsigned char)(b >> (8 * i));
-            p[32 + i] = 0;
+            p[32 + i] = (unsigned char)(a >> (8 * i));
+            p[36 + i] = (unsigned char)(b >> (8 * i));
+            p[40 + i] = 0;
         }
         ck_assert_int_eq(bc_entry_decode(buf, len, &out), -1);
     }
@@ -277,6 +326,7 @@ START_TEST(test_age)
     bc_entry e = sample();
 
     e.created_ms = 1000000;
+    e.initial_age = 0;
     ck_assert(bc_entry_age(&e, 1000000) == 0);
     ck_assert(bc_entry_age(&e, 1000999) == 0);
     ck_assert(bc_entry_age(&e, 1001000) == 1);
@@ -304,6 +354,8 @@ Suite *entry_suite(void)
     tcase_add_test(tc, test_empty_fields);
     tcase_add_test(tc, test_every_truncation_fails);
     tcase_add_test(tc, test_unknown_version);
+    tcase_add_test(tc, test_version_1);
+    tcase_add_test(tc, test_age_and_freshness);
     tcase_add_test(tc, test_bad_magic);
     tcase_add_test(tc, test_bad_status);
     tcase_add_test(tc, test_trailing_garbage);

@@ -30,6 +30,7 @@ static const char *const stat_names[BC_STAT_COUNT] = {
     "store_skip_private",
     "store_skip_vary",
     "store_skip_max_age_0",
+    "store_skip_expired",
     "store_skip_too_large",
     "store_skip_too_many_tags",
     "store_skip_authorization",
@@ -161,7 +162,7 @@ START_TEST(declared_ones)
     static const bc_reason declared[] = {
         BC_REASON_SET_COOKIE,    BC_REASON_VARY,    BC_REASON_TOO_LARGE,
         BC_REASON_NO_STORE,      BC_REASON_PRIVATE, BC_REASON_MAX_AGE_0,
-        BC_REASON_TOO_MANY_TAGS,
+        BC_REASON_TOO_MANY_TAGS, BC_REASON_EXPIRED,
     };
     for (int i = 0; i < BC_REASON_COUNT; i++) {
         int want = 0;

@@ -8,7 +8,11 @@
 #include <string.h>
 
 #include "bocache/config.h"
+#include "entry.h"
 #include "response.h"
+
+/* The judging time: Tue, 14 Nov 2023 22:13:20 GMT. */
+#define NOW 1700000000
 
 Suite *storable_suite(void);
 
@@ -78,12 +82,13 @@ static const char *judge_with(const bc_config *c, const bc_endpoint *e,
 {
     parse(text);
     memset(&v, 0x5a, sizeof v); /* every field must be written */
-    bc_storable_judge(c, e, head, flags, &v);
-    /* A refusal never carries a lifetime, a verdict to store always does. */
+    bc_storable_judge(c, e, head, flags, NOW, &v);
+    /* A refusal never carries a lifetime, a verdict to store does unless
+     * the response is no-cache (revalidated on every use). */
     if (v.reason)
         ck_assert_int_eq(v.ttl, 0);
-    else
-        ck_assert_int_gt(v.ttl, 0);
+    else if (!(v.flags & BC_ENTRY_NO_CACHE))
+        ck_assert_int_gt(v.ttl, v.age);
     return v.reason;
 }
 
@@ -127,7 +132,10 @@ START_TEST(test_status)
     statuses[2] = 302;
     ep.nstatuses = 3;
     ck_stored("Status: 404 Not Found\r\n\r\n", 0, 300);
-    ck_stored("Location: /elsewhere\r\n\r\n", 0, 300);
+    /* A 302 is not heuristically cacheable: explicit freshness only. */
+    ck_reason("Location: /elsewhere\r\n\r\n", 0, "status");
+    ck_stored("Location: /elsewhere\r\nCache-Control: max-age=60\r\n\r\n", 0,
+              60);
     ck_reason("Status: 301\r\n\r\n", 0, "status");
     /* The status comes first: a refused status says so whatever else. */
     ck_reason("Status: 500\r\nSet-Cookie: a=1\r\nContent-Length: x\r\n"
@@ -469,6 +477,184 @@ START_TEST(test_declared)
 }
 END_TEST
 
+/* RFC 9111 4.2.1 and 5.3: Expires - Date, capped by the endpoint ttl;
+ * an invalid Expires is in the past; Cache-Control's lifetime wins. */
+START_TEST(test_expires)
+{
+    static const char *const expired[] = {
+        "Expires: Sat, 14 Oct 2023 22:13:20 GMT\r\n\r\n", /* a month ago */
+        "Expires: 0\r\n\r\n",
+        "Expires: Tue, 14 Nov 23 23:13:20 GMT\r\n\r\n", /* 2-digit year */
+        "Expires: Tue, 14 Nov 2023 23:13:20 UTC\r\n\r\n",
+        "Expires: Tue, 14 Nov 2023 23:13:20 +0000\r\n\r\n",
+        "Expires: soon\r\n\r\n",
+        "Expires: Tue, 14 Nov 2023 22:13:20 GMT\r\n\r\n", /* now */
+        "Date: Tue, 14 Nov 2023 23:13:20 GMT\r\n"
+        "Expires: Tue, 14 Nov 2023 23:13:20 GMT\r\n\r\n", /* = Date */
+    };
+    for (size_t i = 0; i < sizeof expired / sizeof *expired; i++)
+        ck_reason(expired[i], 0, "expired");
+    /* An hour ahead: capped by the endpoint's 300 s. */
+    ck_stored("Expires: Tue, 14 Nov 2023 23:13:20 GMT\r\n\r\n", 0, 300);
+    /* 30 s ahead, in each of the three forms. */
+    ck_stored("Expires: Tue, 14 Nov 2023 22:13:50 GMT\r\n\r\n", 0, 30);
+    ck_stored("Expires: Tuesday, 14-Nov-23 22:13:50 GMT\r\n\r\n", 0, 30);
+    ck_stored("Expires: Tue Nov 14 22:13:50 2023\r\n\r\n", 0, 30);
+    /* Against the backend's Date, not bocache's clock. */
+    ck_stored("Date: Tue, 14 Nov 2023 22:12:20 GMT\r\n"
+              "Expires: Tue, 14 Nov 2023 22:14:20 GMT\r\n\r\n",
+              0, 120);
+    ck_assert_int_eq(v.age, 60); /* apparent age: NOW - Date */
+    /* An invalid Date is the time of arrival. */
+    ck_stored("Date: yesterday\r\n"
+              "Expires: Tue, 14 Nov 2023 22:13:50 GMT\r\n\r\n",
+              0, 30);
+    /* max-age and s-maxage win over Expires. */
+    ck_stored("Cache-Control: max-age=60\r\n"
+              "Expires: Sat, 14 Oct 2023 22:13:20 GMT\r\n\r\n",
+              0, 60);
+    ck_stored("Expires: 0\r\nCache-Control: s-maxage=20, max-age=60\r\n\r\n", 0,
+              20);
+}
+END_TEST
+
+/* RFC 9111 4.2.3: the age on arrival counts against the lifetime. */
+START_TEST(test_age)
+{
+    ck_stored("Age: 30\r\nCache-Control: max-age=100\r\n\r\n", 0, 100);
+    ck_assert_int_eq(v.age, 30);
+    ck_reason("Age: 100\r\nCache-Control: max-age=100\r\n\r\n", 0, "expired");
+    ck_reason("Age: 200\r\nCache-Control: max-age=100\r\n\r\n", 0, "expired");
+    ck_reason("Age: 99999999999\r\n\r\n", 0, "expired");
+    ck_reason("Age: 400\r\n\r\n", 0, "expired"); /* endpoint ttl 300 */
+    /* Ignored when not delta-seconds. */
+    ck_stored("Age: abc\r\n\r\n", 0, 300);
+    ck_assert_int_eq(v.age, 0);
+    ck_stored("Age: -5\r\n\r\n", 0, 300);
+    ck_assert_int_eq(v.age, 0);
+    /* The first line wins. */
+    ck_stored("Age: 10\r\nAge: 500\r\n\r\n", 0, 300);
+    ck_assert_int_eq(v.age, 10);
+    ck_reason("Age: 500\r\nAge: 10\r\n\r\n", 0, "expired");
+    /* A Date older than the Age says more. */
+    ck_stored("Age: 5\r\nDate: Tue, 14 Nov 2023 22:12:20 GMT\r\n\r\n", 0, 300);
+    ck_assert_int_eq(v.age, 60);
+    /* A Date in the future gives no negative age. */
+    ck_stored("Date: Tue, 14 Nov 2023 23:13:20 GMT\r\n\r\n", 0, 300);
+    ck_assert_int_eq(v.age, 0);
+}
+END_TEST
+
+START_TEST(test_age_parse)
+{
+    ck_assert_int_eq(bc_storable_age("0", 1), 0);
+    ck_assert_int_eq(bc_storable_age("30", 2), 30);
+    ck_assert_int_eq(bc_storable_age("2147483648", 10), 2147483648L);
+    ck_assert_int_eq(bc_storable_age("99999999999999999999", 20), 2147483648L);
+    ck_assert_int_eq(bc_storable_age("", 0), -1);
+    ck_assert_int_eq(bc_storable_age("-5", 2), -1);
+    ck_assert_int_eq(bc_storable_age("3 0", 3), -1);
+    ck_assert_int_eq(bc_storable_age("1.5", 3), -1);
+    /* Only the given bytes are read. */
+    ck_assert_int_eq(bc_storable_age("12x", 2), 12);
+}
+END_TEST
+
+/* no-cache, must-revalidate and RFC 5861's windows, per entry. */
+START_TEST(test_directives)
+{
+    ep.stale_ttl = 10;
+    ck_assert_pstr_eq(judge("Cache-Control: no-cache\r\n\r\n", 0), NULL);
+    ck_assert_uint_eq(v.flags, BC_ENTRY_NO_CACHE);
+    ck_assert_int_eq(v.stale_ttl, 0);
+    ck_assert_int_eq(v.error_ttl, 0);
+    /* Stored even when its lifetime is 0: it is revalidated anyway. */
+    ck_assert_pstr_eq(judge("Cache-Control: no-cache, max-age=0\r\n\r\n", 0),
+                      NULL);
+    ck_stored("Cache-Control: max-age=60, must-revalidate\r\n\r\n", 0, 60);
+    ck_assert_uint_eq(v.flags, BC_ENTRY_MUST_REVALIDATE);
+    ck_assert_int_eq(v.stale_ttl, 0);
+    ck_assert_int_eq(v.error_ttl, 0);
+    ck_stored("Cache-Control: max-age=60, proxy-revalidate\r\n\r\n", 0, 60);
+    ck_assert_uint_eq(v.flags, BC_ENTRY_MUST_REVALIDATE);
+    /* The endpoint's window, widened by the response... */
+    ck_stored("Cache-Control: max-age=60\r\n\r\n", 0, 60);
+    ck_assert_int_eq(v.stale_ttl, 10);
+    ck_assert_int_eq(v.error_ttl, 10);
+    ck_stored("Cache-Control: max-age=60, stale-while-revalidate=30\r\n\r\n", 0,
+              60);
+    ck_assert_int_eq(v.stale_ttl, 30);
+    ck_assert_int_eq(v.error_ttl, 10);
+    ck_stored("Cache-Control: max-age=60, stale-if-error=40\r\n\r\n", 0, 60);
+    ck_assert_int_eq(v.stale_ttl, 10);
+    ck_assert_int_eq(v.error_ttl, 40);
+    /* ...never narrowed by it, and widened at most to the ttl. */
+    ck_stored("Cache-Control: max-age=60, stale-while-revalidate=5\r\n\r\n", 0,
+              60);
+    ck_assert_int_eq(v.stale_ttl, 10);
+    ck_stored("Cache-Control: max-age=60, stale-if-error=99999\r\n\r\n", 0, 60);
+    ck_assert_int_eq(v.error_ttl, 300);
+}
+END_TEST
+
+/* RFC 9213: Bocache-Cache-Control is the policy when well-formed. */
+START_TEST(test_targeted)
+{
+    ck_stored("Cache-Control: no-store\r\n"
+              "Bocache-Cache-Control: max-age=60\r\n\r\n",
+              0, 60);
+    ck_reason("Cache-Control: max-age=60\r\n"
+              "Bocache-Cache-Control: no-store\r\n\r\n",
+              0, "no-store");
+    /* It replaces Expires too. */
+    ck_stored("Expires: 0\r\nBocache-Cache-Control: max-age=60\r\n\r\n", 0, 60);
+    ck_stored("Expires: Tue, 14 Nov 2023 22:13:50 GMT\r\n"
+              "Bocache-Cache-Control: public\r\n\r\n",
+              0, 300);
+    /* A malformed or empty one is as if absent. */
+    ck_reason("Cache-Control: no-store\r\n"
+              "Bocache-Cache-Control: max-age=60 junk junk\r\n\r\n",
+              0, "no-store");
+    ck_reason("Cache-Control: no-store\r\nBocache-Cache-Control: \r\n\r\n", 0,
+              "no-store");
+    /* The first well-formed one counts. */
+    ck_stored("Bocache-Cache-Control: ,,junk junk\r\n"
+              "Bocache-Cache-Control: max-age=20\r\n"
+              "Bocache-Cache-Control: max-age=40\r\n\r\n",
+              0, 20);
+}
+END_TEST
+
+/* RFC 9110 15.1: a listed status that is not heuristically cacheable is
+ * stored only with explicit freshness. */
+START_TEST(test_statuses)
+{
+    statuses[0] = 404;
+    statuses[1] = 302;
+    statuses[2] = 500;
+    ep.nstatuses = 3;
+    ck_stored("Status: 404 Not Found\r\n\r\n", 0, 300);
+    ck_reason("Status: 302 Found\r\n\r\n", 0, "status");
+    ck_stored("Status: 302 Found\r\nCache-Control: max-age=60\r\n\r\n", 0, 60);
+    ck_stored("Status: 500\r\nCache-Control: s-maxage=5\r\n\r\n", 0, 5);
+    ck_stored("Status: 302 Found\r\n"
+              "Expires: Tue, 14 Nov 2023 22:13:50 GMT\r\n\r\n",
+              0, 30);
+    ck_reason("Status: 500\r\nCache-Control: public\r\n\r\n", 0, "status");
+    ck_stored("Status: 302\r\nBocache-Cache-Control: max-age=9\r\n\r\n", 0, 9);
+}
+END_TEST
+
+START_TEST(test_keep)
+{
+    ep.stale_ttl = 10;
+    judge("Cache-Control: max-age=60, stale-if-error=40\r\n\r\n", 0);
+    ck_assert_int_eq(bc_storable_keep(&v), 100);
+    judge("Cache-Control: no-cache, max-age=0\r\n\r\n", 0);
+    ck_assert_int_eq(bc_storable_keep(&v), 1);
+}
+END_TEST
+
 Suite *storable_suite(void)
 {
     Suite *s = suite_create("storable");
@@ -495,6 +681,17 @@ Suite *storable_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_authorization);
     tcase_add_test(tc, test_cookie);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("freshness");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_expires);
+    tcase_add_test(tc, test_age);
+    tcase_add_test(tc, test_age_parse);
+    tcase_add_test(tc, test_directives);
+    tcase_add_test(tc, test_targeted);
+    tcase_add_test(tc, test_keep);
+    tcase_add_test(tc, test_statuses);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("declared");

@@ -57,8 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         long ttl = bc_cache_control_ttl(&cc, endpoint_ttl);
         FUZZ_CHECK(ttl >= 0);
         FUZZ_CHECK(ttl <= (endpoint_ttl > 0 ? endpoint_ttl : 0));
-        if (cc.no_cache)
-            FUZZ_CHECK(ttl == 0);
+        FUZZ_CHECK(cc.stale_while_revalidate >= -1 &&
+                   cc.stale_while_revalidate <= 2147483647L);
+        FUZZ_CHECK(cc.stale_if_error >= -1 && cc.stale_if_error <= 2147483647L);
         /* More directives only ever shorten the lifetime or keep it, except
          * that a first s-maxage overrides max-age (RFC 9111 5.2.2.10). */
         if (prev >= 0 && !(prev_s < 0 && cc.s_maxage >= 0))
