@@ -71,28 +71,24 @@ START_TEST(test_names)
     static const char *const wkl[] = {"Monday",   "Tuesday", "Wednesday",
                                       "Thursday", "Friday",  "Saturday",
                                       "Sunday"};
-    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr",
-                                      "May", "Jun", "Jul", "Aug",
-                                      "Sep", "Oct", "Nov", "Dec"};
+    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     /* The first and last second of each month of 2001 (timegm's). */
     static const int64_t first[] = {
-        978307200,  980985600,  983404800,  986083200,
-        988675200,  991353600,  993945600,  996624000,
-        999302400,  1001894400, 1004572800, 1007164800};
+        978307200, 980985600, 983404800, 986083200,  988675200,  991353600,
+        993945600, 996624000, 999302400, 1001894400, 1004572800, 1007164800};
     static const int64_t last[] = {
-        980985599,  983404799,  986083199,  988675199,
-        991353599,  993945599,  996623999,  999302399,
-        1001894399, 1004572799, 1007164799, 1009843199};
-    static const int mdays[] = {31, 28, 31, 30, 31, 30,
-                                31, 31, 30, 31, 30, 31};
+        980985599, 983404799, 986083199,  988675199,  991353599,  993945599,
+        996623999, 999302399, 1001894399, 1004572799, 1007164799, 1009843199};
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     char buf[64];
 
     for (int m = 0; m < 12; m++) {
         const char *w = wk[m % 7], *wl = wkl[m % 7];
         snprintf(buf, sizeof buf, "%s, 01 %s 2001 00:00:00 GMT", w, mon[m]);
         valid(buf, first[m]);
-        snprintf(buf, sizeof buf, "%s, %02d %s 2001 23:59:59 GMT", w,
-                 mdays[m], mon[m]);
+        snprintf(buf, sizeof buf, "%s, %02d %s 2001 23:59:59 GMT", w, mdays[m],
+                 mon[m]);
         valid(buf, last[m]);
         snprintf(buf, sizeof buf, "%s, 01-%s-01 00:00:00 GMT", wl, mon[m]);
         valid(buf, first[m]);
@@ -181,9 +177,14 @@ START_TEST(test_two_digit_years)
     /* Before the epoch, too: NOW 1900-01-01, limit 1950-01-01. */
     valid_at("Monday, 01-Jan-00 00:00:00 GMT", -2208988800, -2208988800);
     valid_at("Monday, 01-Jan-51 00:00:00 GMT", -2208988800, -3755289600);
-    /* A 29 February maps by its year: 2024 is leap, 1923 is not. */
+    /* A 29 February is checked in the year the rule picks: "00" is 2000
+     * (leap) now, and was 1900 (not leap) in 1900. */
     valid("Thursday, 29-Feb-24 00:00:00 GMT", 1709164800);
-    valid_at("Thursday, 29-Feb-24 00:00:00 GMT", -2208988800, -1445817600);
+    valid_at("Friday, 29-Feb-24 00:00:00 GMT", -2208988800, -1446595200);
+    valid("Tuesday, 29-Feb-00 00:00:00 GMT", 951782400);
+    ck_assert_int_eq(parse_n("Tuesday, 29-Feb-00 00:00:00 GMT", 31, -2208988800,
+                             &(int64_t){0}),
+                     -1);
     invalid("Thursday, 29-Feb-23 00:00:00 GMT");
 }
 END_TEST
@@ -299,10 +300,8 @@ END_TEST
 START_TEST(test_truncated)
 {
     static const char *const good[] = {
-        "Sun, 06 Nov 1994 08:49:37 GMT",
-        "Sunday, 06-Nov-94 08:49:37 GMT",
-        "Wednesday, 09-Nov-94 08:49:37 GMT",
-        "Sun Nov  6 08:49:37 1994",
+        "Sun, 06 Nov 1994 08:49:37 GMT",     "Sunday, 06-Nov-94 08:49:37 GMT",
+        "Wednesday, 09-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994",
         "Sun Nov 16 08:49:37 1994",
     };
 
@@ -326,8 +325,7 @@ START_TEST(test_out_on_failure)
     int64_t t = 42;
 
     /* A refused value leaves *OUT alone. */
-    ck_assert_int_eq(parse_n("Sun, 06 Nov 1994 08:49:37 UTC", 29, NOW, &t),
-                     -1);
+    ck_assert_int_eq(parse_n("Sun, 06 Nov 1994 08:49:37 UTC", 29, NOW, &t), -1);
     ck_assert_int_eq(t, 42);
 }
 END_TEST
