@@ -46,6 +46,21 @@ check_bad "a bad key_type" 3 'endpoints = (
   { path = "/a/"; key_type = "api_key"; },
   { path = "/b/"; key_type = "nobody"; }
 );'
+# Statuses an entry cannot answer with (README: freshness table).
+check_bad "statuses with a 206" 3 'endpoints = (
+  { path = "/a";
+    statuses = [200, 206]; }
+);'
+check_bad "statuses with a 304" 2 'endpoints = (
+  { path = "/a"; statuses = [304]; }
+);'
+check_bad "statuses with a 1xx" 2 'endpoints = (
+  { path = "/a"; statuses = [103, 200]; }
+);'
+printf '%s\n' 'endpoints = ( { path = "/a"; statuses = [200, 203, 204, 300, 301, 302, 308, 404, 405, 410, 414, 500, 501]; } );' >"$WORK/statuses.conf"
+rc=0
+out=$("$BOCACHE" -t -c "$WORK/statuses.conf" 2>&1) || rc=$?
+assert_eq 0 "$rc" "statuses: every heuristically cacheable status, and others, are accepted ($out)"
 check_bad "a bad match" 2 'endpoints = (
   { path = "/a/"; match = "regex"; }
 );'

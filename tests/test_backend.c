@@ -14,8 +14,8 @@
  * from a miss. Query parameters change the answer: status=N, cc=VALUE
  * (Cache-Control, percent-decoded), cookie=1, size=N, sleep_ms=N, tags=a,b,
  * vary=VALUE, location=URI, clocation=URI (Content-Location), etag=V,
- * lm=DATE, stderr=1, garbage=1, nohead=1, drop=1, drip_ms=N; see handle()
- * for what each does. */
+ * lm=DATE, hdr=LINE (a header line, up to 4), stderr=1, garbage=1, nohead=1,
+ * drop=1, drip_ms=N; see handle() for what each does. */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <limits.h>
@@ -51,6 +51,8 @@ struct tweaks {
     char clocation[PARAM_MAX];
     char etag[PARAM_MAX];
     char lm[PARAM_MAX];
+    char hdr[4][PARAM_MAX]; /* hdr=Name:%20value, up to 4, sent as given */
+    int nhdr;
     int err_line;
     int garbage;
     int nohead;
@@ -143,6 +145,8 @@ static void parse_query(const char *qs, struct tweaks *t)
             snprintf(t->etag, sizeof(t->etag), "%s", value);
         else if (strcmp(name, "lm") == 0)
             snprintf(t->lm, sizeof(t->lm), "%s", value);
+        else if (strcmp(name, "hdr") == 0 && t->nhdr < 4)
+            snprintf(t->hdr[t->nhdr++], sizeof(t->hdr[0]), "%s", value);
         else if (strcmp(name, "stderr") == 0)
             t->err_line = to_long(value) != 0;
         else if (strcmp(name, "garbage") == 0)
@@ -309,6 +313,8 @@ static void handle(FCGX_Request *r)
         FCGX_FPrintF(r->out, "ETag: %s\r\n", t.etag);
     if (t.lm[0] != '\0')
         FCGX_FPrintF(r->out, "Last-Modified: %s\r\n", t.lm);
+    for (int i = 0; i < t.nhdr; i++)
+        FCGX_FPrintF(r->out, "%s\r\n", t.hdr[i]);
     FCGX_PutS("X-Backend: test_backend\r\n\r\n", r->out);
 
     line_len = snprintf(
