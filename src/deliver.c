@@ -3,6 +3,7 @@
 #include "deliver.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "conditional.h"
 #include "response.h"
@@ -52,6 +53,11 @@ void bc_deliver_error(bc_worker *w, int status, const char *phrase)
 /* Our headers on an answer from an entry AGE seconds old. */
 static int hit_headers(bc_worker *w, const bc_entry *e, bc_served as, long age)
 {
+    if (as == BC_SERVED_REVALIDATED)
+        return bc_deliver_begin_headers(w, "MISS") < 0 ||
+                       bc_fcgi_out_str(&w->out, "fwd=stale; fwd-status=304") < 0
+                   ? -1
+                   : bc_deliver_end_headers(w, age);
     if (bc_deliver_begin_headers(w, as == BC_SERVED_STALE ? "STALE" : "HIT") <
             0 ||
         bc_fcgi_out_str(&w->out, "hit; ttl=") < 0 ||
@@ -96,16 +102,55 @@ static int not_modified(bc_worker *w, const bc_entry *e)
     return bc_conditional_not_modified(etag, etag_len, lm, lm_len, inm, ims);
 }
 
+static bc_stat served_stat(bc_served as)
+{
+    switch (as) {
+    case BC_SERVED_HIT:
+        break;
+    case BC_SERVED_MEMORY:
+        return BC_STAT_HIT_MEMORY;
+    case BC_SERVED_STALE:
+        return BC_STAT_STALE;
+    case BC_SERVED_REVALIDATED:
+        return BC_STAT_REVALIDATED;
+    }
+    return BC_STAT_HIT;
+}
+
+/* Serves an entry whose head holds Bocache-Cache-Control lines, which are
+ * bocache's alone (RFC 9213): the head is composed without them. */
+static void deliver_targeted(bc_worker *w, const bc_entry *e, long age,
+                             bc_served as)
+{
+    w->out.len = 0;
+    for (const char *p = e->head, *end = e->head + e->head_len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *next = nl ? nl + 1 : end;
+        const char *colon = memchr(p, ':', (size_t)(next - p));
+        static const char bcc[] = "Bocache-Cache-Control";
+        int ours = colon && (size_t)(colon - p) == sizeof bcc - 1 &&
+                   strncasecmp(p, bcc, sizeof bcc - 1) == 0;
+        if (!ours && bc_fcgi_out_add(&w->out, p, (size_t)(next - p)) < 0)
+            return;
+        p = next;
+    }
+    if (hit_headers(w, e, as, age) < 0 || bc_fcgi_out_send_text(&w->out) < 0)
+        return;
+    bc_fcgi_out_put(&w->out, e->body, w->v.head ? 0 : e->body_len);
+    if (w->out.npend > 0)
+        bc_fcgi_out_flush(&w->out);
+}
+
 /* Serves a decoded entry AGE seconds old, AS it was found. */
 void bc_deliver_entry(bc_worker *w, const bc_entry *e, long age, bc_served as)
 {
-    bc_stats_add(&w->sh->stats,
-                 as == BC_SERVED_STALE    ? BC_STAT_STALE
-                 : as == BC_SERVED_MEMORY ? BC_STAT_HIT_MEMORY
-                                          : BC_STAT_HIT,
-                 1);
+    bc_stats_add(&w->sh->stats, served_stat(as), 1);
     if (not_modified(w, e)) {
         send_not_modified(w, e, age, as);
+        return;
+    }
+    if (e->flags & BC_ENTRY_TARGETED) {
+        deliver_targeted(w, e, age, as);
         return;
     }
     w->out.len = 0;

@@ -9,9 +9,12 @@
 
 /* How an entry is served. */
 typedef enum bc_served {
-    BC_SERVED_HIT,    /* fresh, from Redis */
-    BC_SERVED_MEMORY, /* fresh, from the memory tier */
-    BC_SERVED_STALE,  /* past its freshness, within its stale window */
+    BC_SERVED_HIT,         /* fresh, from Redis */
+    BC_SERVED_MEMORY,      /* fresh, from the memory tier */
+    BC_SERVED_STALE,       /* past its freshness, within its stale window */
+    BC_SERVED_REVALIDATED, /* a kept copy the backend's 304 refreshed: a
+                              miss that the backend answered without a
+                              body (X-Cache: MISS) */
 } bc_served;
 
 /* Serves entry E (borrowed; it must stay valid until this returns), AGE

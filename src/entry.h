@@ -13,8 +13,12 @@
 /* bc_entry.flags: what the response's own cache directives ask of every
  * reuse (RFC 9111 5.2.2). */
 enum {
-    BC_ENTRY_NO_CACHE = 1u,       /* revalidated before every use */
-    BC_ENTRY_MUST_REVALIDATE = 2u /* never served stale */
+    BC_ENTRY_NO_CACHE = 1u,        /* revalidated before every use */
+    BC_ENTRY_MUST_REVALIDATE = 2u, /* never served stale */
+    /* The head keeps the response's Bocache-Cache-Control lines, the
+     * policy a revalidation judges the entry by again (RFC 9213); they
+     * are never served. */
+    BC_ENTRY_TARGETED = 4u
 };
 
 typedef struct bc_entry {

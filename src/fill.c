@@ -19,6 +19,7 @@
 #include "memtier.h"
 #include "misspred.h"
 #include "passhint.h"
+#include "revalidate.h"
 #include "store.h"
 
 struct bc_fill {
@@ -27,6 +28,7 @@ struct bc_fill {
     int has_copy;        /* stale holds an entry past its freshness */
     int has_stale;       /* ... which may be served while another refreshes */
     int has_fallback;    /* ... which may be served when the backend fails */
+    int refreshable;     /* ... which has a validator: the fill revalidates */
     int64_t fresh_since; /* entries stored at or after this wall time (ms)
                             answer the request even if not fresh: a fill it
                             waited for (no-cache entries are never fresh) */
@@ -83,6 +85,7 @@ void bc_fill_begin(bc_fill *f)
     f->has_copy = 0;
     f->has_stale = 0;
     f->has_fallback = 0;
+    f->refreshable = 0;
     f->fresh_since = INT64_MAX;
     f->lease_named = 0;
 }
@@ -101,6 +104,12 @@ int bc_fill_has_stale(const bc_fill *f)
     return f->has_fallback;
 }
 
+int bc_fill_copy(const bc_fill *f, bc_entry *e)
+{
+    return f->has_copy && f->refreshable &&
+           bc_entry_decode(f->stale, f->stale_len, e) == 0;
+}
+
 /* Whether E, AGE seconds old, is past its windows for serving stale. */
 static int past_windows(const bc_entry *e, long age)
 {
@@ -108,10 +117,11 @@ static int past_windows(const bc_entry *e, long age)
     return age >= (long)e->ttl + w;
 }
 
-/* Keeps a copy of a stale entry E (DATA[0..LEN)), AGE seconds old: the
- * store's reply buffer is reused by the next command. */
+/* Keeps a copy of a stale entry E (DATA[0..LEN)), AGE seconds old, that
+ * has a validator when REFRESHABLE: the store's reply buffer is reused by
+ * the next command. */
 static int keep_stale(bc_worker *w, const bc_entry *e, long age,
-                      const char *data, size_t len)
+                      const char *data, size_t len, int refreshable)
 {
     bc_fill *f = w->fill;
     if (len > f->stale_cap) {
@@ -124,6 +134,7 @@ static int keep_stale(bc_worker *w, const bc_entry *e, long age,
     memcpy(f->stale, data, len);
     f->stale_len = len;
     f->has_copy = 1;
+    f->refreshable = refreshable;
     /* A no-cache entry is never served without the backend's word, not
      * even within its lifetime. */
     int never = (e->flags & BC_ENTRY_NO_CACHE) != 0;
@@ -183,7 +194,12 @@ static bc_fill_look classify(bc_worker *w, const char *data, size_t len)
         bc_deliver_entry(w, &e, age, BC_SERVED_HIT);
         return BC_LOOK_HIT;
     }
-    if (!past_windows(&e, age) && keep_stale(w, &e, age, data, len) == 0)
+    /* A copy with a validator is kept past its windows too: the fill
+     * revalidates it instead of fetching it whole (SPEC 6). */
+    bc_validators v;
+    int refreshable = bc_revalidate_validators(&e, &v);
+    if ((refreshable || !past_windows(&e, age)) &&
+        keep_stale(w, &e, age, data, len, refreshable) == 0)
         return BC_LOOK_STALE;
     return BC_LOOK_MISS;
 }
@@ -211,8 +227,11 @@ int bc_fill_stale_stands(bc_worker *w)
     if (now.created_ms == mine.created_ms)
         return 1;
     long age = (long)bc_entry_age(&now, bc_wall_ms());
+    bc_validators v;
     return age < (long)now.ttl + (long)now.error_ttl &&
-           keep_stale(w, &now, age, data, len) == 0 && f->has_fallback;
+           keep_stale(w, &now, age, data, len,
+                      bc_revalidate_validators(&now, &v)) == 0 &&
+           f->has_fallback;
 }
 
 /* Serves the key from the memory tier when it holds it fresh. */
@@ -466,6 +485,7 @@ bc_fill_outcome bc_fill_lookup(bc_worker *w)
     facts.head = w->v.head;
     for (;;) {
         facts.stale = w->fill->has_stale;
+        facts.refresh = w->fill->has_copy && w->fill->refreshable;
         switch (bc_fill_policy_next(&facts, &outcome, &w->reason)) {
         case BC_FILL_STEP_DONE:
             return outcome;

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "entry.h"
 #include "fill_policy.h"
 #include "forward.h"
 #include "worker.h"
@@ -44,6 +45,11 @@ bc_fill_outcome bc_fill_lookup(bc_worker *w);
 
 /* Nonzero when the lookup kept a stale copy within its stale window. */
 int bc_fill_has_stale(const bc_fill *f);
+
+/* The copy of the entry the lookup kept, to be revalidated by this
+ * request's fill (SPEC 6): nonzero with *E decoded from it (borrowed
+ * until the next request) when there is one with a validator. */
+int bc_fill_copy(const bc_fill *f, bc_entry *e);
 
 /* Whether the stale copy may stand in for the backend's failure (SPEC 7):
  * never one that an invalidation removed after this request read it (SPEC

@@ -19,8 +19,16 @@ bc_fill_step bc_fill_policy_next(const bc_fill_facts *f,
                     BC_REASON_REDIS_UNAVAILABLE);
     /* A HEAD miss is forwarded as HEAD and cannot fill the GET entry, so
      * it neither takes the lease nor waits for one. */
-    if (f->head)
+    if (f->head && !f->refresh)
         return done(outcome, reason, BC_FILL_PASS, BC_REASON_HEAD);
+    /* A HEAD that may refresh the copy claims, but never waits: what it
+     * would wait for is a GET's fill, not its own answer. */
+    if (f->head && f->claim == BC_CLAIM_HELD) {
+        if (!f->stale)
+            return done(outcome, reason, BC_FILL_PASS, BC_REASON_HEAD);
+        done(outcome, reason, BC_FILL_SERVED, BC_REASON_NONE);
+        return BC_FILL_STEP_STALE;
+    }
     switch (f->claim) {
     case BC_CLAIM_UNTRIED:
         return BC_FILL_STEP_CLAIM;

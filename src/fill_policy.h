@@ -64,8 +64,10 @@ typedef struct bc_fill_facts {
     bc_fill_look look;
     bc_fill_claim claim; /* also set by a lookup that made the attempt */
     bc_fill_wait wait;
-    int head;  /* a HEAD request: its miss cannot fill the GET entry */
-    int stale; /* a stale copy within stale_ttl is kept */
+    int head;    /* a HEAD request: its miss cannot fill the GET entry */
+    int stale;   /* a stale copy within stale_ttl is kept */
+    int refresh; /* a copy with a validator is kept: a HEAD may refresh
+                    its headers (RFC 9111 4.3.5) */
 } bc_fill_facts;
 
 typedef enum bc_fill_step {
@@ -79,7 +81,9 @@ typedef enum bc_fill_step {
 /* The next step of a lookup that has found F. For DONE and STALE, sets
  * *OUTCOME and *REASON (the Cache-Status detail, BC_REASON_NONE for none):
  * a HIT is SERVED; Redis faults BYPASS (redis-unavailable); a HEAD miss
- * PASSes (head) without claiming; a taken lease FILLs; a pass marker
+ * PASSes (head) without claiming, unless it may refresh a copy: it then
+ * claims, and PASSes (head) or is served the stale copy instead of
+ * waiting when another request fills; a taken lease FILLs; a pass marker
  * PASSes (pass); when another request fills, a stale copy is served, else
  * the request waits, which ends as its last check found (a timeout PASSes
  * as lock-timeout). */

@@ -10,6 +10,7 @@
 #include "fcgi_client.h"
 #include "fill.h"
 #include "log.h"
+#include "revalidate.h"
 #include "storable.h"
 
 struct bc_forward {
@@ -17,10 +18,13 @@ struct bc_forward {
     char *headbuf; /* the backend's head as received, BC_RESPONSE_MAX_HEAD */
     bc_response_head head;
     /* This request's, reset by bc_forward_request. */
-    int storable;  /* still a candidate for the store */
-    int head_done; /* the response head was parsed and sent */
-    int bad_head;  /* the backend's head was malformed */
-    int use_stale; /* serve the stale entry instead of the backend's error */
+    int storable;     /* still a candidate for the store */
+    int head_done;    /* the response head was parsed and sent */
+    int bad_head;     /* the backend's head was malformed */
+    int use_stale;    /* serve the stale entry instead of the backend's error */
+    int revalidating; /* the fill asks with the kept copy's validators */
+    int not_modified; /* ... and the backend answered 304: the copy stands */
+    int targeted;     /* the entry's head keeps Bocache-Cache-Control */
     bc_verdict verdict;     /* the head's, when judged */
     long content_length;    /* declared by the head, -1 when none */
     size_t head_fill;       /* bytes in headbuf */
@@ -35,6 +39,11 @@ struct bc_forward {
     size_t body_off, body_len;
     bc_fcgi_param *params;
     size_t params_cap;
+    bc_entry copy;       /* the kept copy revalidated (the fill's) */
+    bc_validators vals;  /* its validators */
+    char *refresh_buf;   /* BC_REVALIDATE_BUF, allocated when first used */
+    char *targeted_head; /* BC_RESPONSE_MAX_HEAD, likewise: an entry head
+                            with the Bocache-Cache-Control lines */
 };
 
 bc_forward *bc_forward_new(void)
@@ -58,6 +67,8 @@ void bc_forward_free(bc_forward *fw)
     free(fw->headbuf);
     free(fw->entry);
     free(fw->params);
+    free(fw->refresh_buf);
+    free(fw->targeted_head);
     free(fw);
 }
 
@@ -146,6 +157,30 @@ too_many:
     w->reason = BC_REASON_TOO_MANY_TAGS;
 }
 
+/* Makes the entry's head the stored lines sent plus the response's
+ * Bocache-Cache-Control lines, kept for the revalidations that judge the
+ * entry again (RFC 9213); they are never served (BC_ENTRY_TARGETED). */
+static void keep_targeted(bc_worker *w)
+{
+    bc_forward *fw = w->fwd;
+    if (!fw->targeted_head &&
+        !(fw->targeted_head = malloc(BC_RESPONSE_MAX_HEAD)))
+        return; /* stored without them: judged again by Cache-Control */
+    size_t n = fw->stored_head_len;
+    memcpy(fw->targeted_head, w->out.text, n);
+    for (size_t i = 0; i < fw->head.nheaders; i++) {
+        const bc_header *h = &fw->head.headers[i];
+        /* Both come from a head of at most BC_RESPONSE_MAX_HEAD bytes. */
+        if (bc_header_is(h, "Bocache-Cache-Control") &&
+            n + h->line_len <= BC_RESPONSE_MAX_HEAD) {
+            memcpy(fw->targeted_head + n, h->line, h->line_len);
+            n += h->line_len;
+        }
+    }
+    fw->stored_head_len = n;
+    fw->targeted = 1;
+}
+
 /* Sends the parsed head to the client: the backend's lines without the tags
  * header and Bocache-Cache-Control (RFC 9213: for bocache only), then its
  * Age lines, then ours. The lines before Age are what an entry stores: a
@@ -154,6 +189,7 @@ static int send_head(bc_worker *w)
 {
     bc_forward *fw = w->fwd;
     const char *tags_header = w->cfg->cache.tags_header;
+    int targeted = 0;
     w->out.len = 0;
     for (size_t i = 0; i < fw->head.nheaders; i++) {
         const bc_header *h = &fw->head.headers[i];
@@ -161,12 +197,18 @@ static int send_head(bc_worker *w)
             take_tags(w, h);
             continue;
         }
-        if (bc_header_is(h, "Bocache-Cache-Control") || bc_header_is(h, "Age"))
+        if (bc_header_is(h, "Bocache-Cache-Control")) {
+            targeted = 1;
+            continue;
+        }
+        if (bc_header_is(h, "Age"))
             continue;
         if (bc_fcgi_out_add(&w->out, h->line, h->line_len) < 0)
             return -1;
     }
     fw->stored_head_len = w->out.len;
+    if (targeted && fw->storable)
+        keep_targeted(w);
     for (size_t i = 0; i < fw->head.nheaders; i++) {
         const bc_header *h = &fw->head.headers[i];
         if (bc_header_is(h, "Age") &&
@@ -174,10 +216,11 @@ static int send_head(bc_worker *w)
             return -1;
     }
     const char *detail = bc_reason_token(w->reason);
+    const char *fwd = fw->revalidating            ? "fwd=stale"
+                      : bc_fill_keyed(w->outcome) ? "fwd=miss"
+                                                  : "fwd=bypass";
     if (bc_deliver_begin_headers(w, bc_fill_xcache(w->outcome)) < 0 ||
-        bc_fcgi_out_str(&w->out,
-                        bc_fill_keyed(w->outcome) ? "fwd=miss" : "fwd=bypass") <
-            0 ||
+        bc_fcgi_out_str(&w->out, fwd) < 0 ||
         (detail && (bc_fcgi_out_str(&w->out, "; detail=") < 0 ||
                     bc_fcgi_out_str(&w->out, detail) < 0)) ||
         bc_deliver_end_headers(w, -1) < 0)
@@ -237,7 +280,7 @@ static int on_stdout(void *ctx, const char *data, size_t len)
     bc_worker *w = ctx;
     bc_forward *fw = w->fwd;
     if (fw->head_done)
-        return body_data(w, data, len);
+        return fw->not_modified ? 0 : body_data(w, data, len);
     size_t room = BC_RESPONSE_MAX_HEAD - fw->head_fill;
     size_t take = len < room ? len : room;
     memcpy(fw->headbuf + fw->head_fill, data, take);
@@ -248,6 +291,13 @@ static int on_stdout(void *ctx, const char *data, size_t len)
     if (rc <= 0) {
         fw->bad_head = 1;
         return -1;
+    }
+    if (fw->revalidating && fw->head.status == 304) {
+        /* The copy stands: it is served once the answer has ended whole
+         * (refresh_copy), and what a 304 should not carry is dropped. */
+        fw->not_modified = 1;
+        fw->head_done = 1;
+        return 0;
     }
     if (fw->head.status >= 500 && bc_fill_stale_stands(w)) {
         fw->use_stale = 1; /* SPEC 7: the stale entry beats an error */
@@ -279,7 +329,7 @@ static int on_flush(void *ctx)
 {
     bc_worker *w = ctx;
     bc_forward *fw = w->fwd;
-    if (!fw->head_done || w->out.client_gone)
+    if (!fw->head_done || fw->not_modified || w->out.client_gone)
         return w->out.client_gone ? -1 : 0;
     return bc_fcgi_out_flush(&w->out);
 }
@@ -290,28 +340,67 @@ static int read_body(void *ctx, char *buf, size_t cap)
     return FCGX_GetStr(buf, (int)(cap > 65536 ? 65536 : cap), w->req.in);
 }
 
-/* Builds the parameter list from the request's environment, unchanged. */
+/* Makes room for parameter N; 0 or -1. */
+static int param_room(bc_forward *fw, size_t n)
+{
+    if (n < fw->params_cap)
+        return 0;
+    size_t cap = fw->params_cap ? fw->params_cap * 2 : 64;
+    bc_fcgi_param *p = realloc(fw->params, cap * sizeof *p);
+    if (!p)
+        return -1;
+    fw->params = p;
+    fw->params_cap = cap;
+    return 0;
+}
+
+static void set_param(bc_fcgi_param *p, const char *name, size_t name_len,
+                      const char *value, size_t value_len)
+{
+    p->name = name;
+    p->name_len = name_len;
+    p->value = value;
+    p->value_len = value_len;
+}
+
+#define NAME_AND_LEN(s) s, sizeof s - 1
+
+/* Whether the parameter NAME[0..LEN) is a conditional a fill never passes
+ * on: a fill asks for the response to store, or with the kept copy's
+ * validators; the client's own are answered from the entry. */
+static int client_conditional(const char *name, size_t len)
+{
+    static const char inm[] = "HTTP_IF_NONE_MATCH";
+    static const char ims[] = "HTTP_IF_MODIFIED_SINCE";
+    return (len == sizeof inm - 1 && memcmp(name, inm, len) == 0) ||
+           (len == sizeof ims - 1 && memcmp(name, ims, len) == 0);
+}
+
+/* Builds the parameter list from the request's environment, unchanged but
+ * for a fill's conditionals (client_conditional), and then the kept
+ * copy's validators when the fill revalidates it (SPEC 6). */
 static size_t collect_params(bc_worker *w)
 {
     bc_forward *fw = w->fwd;
+    int fill = w->outcome == BC_FILL_FILL;
     size_t n = 0;
     for (char **e = w->req.envp; e && *e; e++) {
-        if (n == fw->params_cap) {
-            size_t cap = fw->params_cap ? fw->params_cap * 2 : 64;
-            bc_fcgi_param *p = realloc(fw->params, cap * sizeof *p);
-            if (!p)
-                break;
-            fw->params = p;
-            fw->params_cap = cap;
-        }
+        if (param_room(fw, n) < 0)
+            break;
         const char *eq = strchr(*e, '=');
         size_t nl = eq ? (size_t)(eq - *e) : strlen(*e);
-        fw->params[n].name = *e;
-        fw->params[n].name_len = nl;
-        fw->params[n].value = eq ? eq + 1 : "";
-        fw->params[n].value_len = eq ? strlen(eq + 1) : 0;
-        n++;
+        if (fill && client_conditional(*e, nl))
+            continue;
+        set_param(&fw->params[n++], *e, nl, eq ? eq + 1 : "",
+                  eq ? strlen(eq + 1) : 0);
     }
+    const bc_validators *v = &fw->vals;
+    if (fw->revalidating && v->etag && param_room(fw, n) == 0)
+        set_param(&fw->params[n++], NAME_AND_LEN("HTTP_IF_NONE_MATCH"), v->etag,
+                  v->etag_len);
+    if (fw->revalidating && v->lm && param_room(fw, n) == 0)
+        set_param(&fw->params[n++], NAME_AND_LEN("HTTP_IF_MODIFIED_SINCE"),
+                  v->lm, v->lm_len);
     return n;
 }
 
@@ -329,13 +418,13 @@ static size_t encode_entry(bc_worker *w)
     const bc_verdict *v = &fw->verdict;
     bc_entry e = {
         .status = fw->head.status,
-        .flags = v->flags,
+        .flags = v->flags | (fw->targeted ? BC_ENTRY_TARGETED : 0u),
         .created_ms = bc_wall_ms(),
         .ttl = (uint32_t)v->ttl,
         .stale_ttl = (uint32_t)v->stale_ttl,
         .error_ttl = (uint32_t)v->error_ttl,
         .initial_age = (uint32_t)v->age,
-        .head = w->out.text,
+        .head = fw->targeted ? fw->targeted_head : w->out.text,
         .head_len = fw->stored_head_len,
         .tags = fw->tags,
         .tags_len = fw->tags_len,
@@ -356,6 +445,59 @@ static size_t encode_entry(bc_worker *w)
     if (fw->body_len > 0)
         e.body = fw->entry + fw->body_off; /* left in place, not copied */
     return bc_entry_encode(&e, fw->entry, fw->entry_cap);
+}
+
+/* Encodes entry E, judged V, for the store into fw->entry, its tags into
+ * fw->tags; returns its size, or 0. */
+static size_t encode_refreshed(bc_forward *fw, const bc_entry *e,
+                               const bc_verdict *v)
+{
+    size_t need = bc_entry_encoded_size(e);
+    if (e->tags_len > sizeof fw->tags)
+        return 0;
+    if (need > fw->entry_cap) {
+        char *p = realloc(fw->entry, need);
+        if (!p)
+            return 0;
+        fw->entry = p;
+        fw->entry_cap = need;
+    }
+    memcpy(fw->tags, e->tags, e->tags_len);
+    fw->tags_len = e->tags_len;
+    fw->verdict = *v;
+    return bc_entry_encode(e, fw->entry, fw->entry_cap);
+}
+
+/* The backend said the kept copy is current: a 304 to the revalidation,
+ * or a 200 to HEAD with the copy's validators. The copy updated by the
+ * answer's fields (bc_revalidate_refresh) is served when SERVE (a 304:
+ * the client has had nothing yet) and returned encoded for the store
+ * when it may be stored; else 0, with the reason in w->reason. */
+static size_t refresh_copy(bc_worker *w, int serve)
+{
+    bc_forward *fw = w->fwd;
+    bc_refreshed r;
+    bc_stats_add(&w->sh->stats, BC_STAT_REVALIDATED, 1);
+    if ((!fw->refresh_buf && !(fw->refresh_buf = malloc(BC_REVALIDATE_BUF))) ||
+        bc_revalidate_refresh(w->cfg, w->ep, &fw->copy, &fw->head,
+                              request_flags(w), bc_wall_ms(), fw->refresh_buf,
+                              &r) < 0) {
+        /* The copy, as it was, is what the backend confirmed. */
+        if (serve)
+            bc_deliver_entry(w, &fw->copy,
+                             (long)bc_entry_age(&fw->copy, bc_wall_ms()),
+                             BC_SERVED_REVALIDATED);
+        w->reason = BC_REASON_MALFORMED;
+        return 0;
+    }
+    if (serve)
+        bc_deliver_entry(w, &r.entry, (long)r.entry.initial_age,
+                         BC_SERVED_REVALIDATED);
+    if (r.verdict.why != BC_REASON_NONE) {
+        w->reason = r.verdict.why;
+        return 0;
+    }
+    return encode_refreshed(fw, &r.entry, &r.verdict);
 }
 
 static void log_backend_failure(bc_worker *w, bc_backend_status st)
@@ -387,6 +529,16 @@ static size_t exchange(bc_worker *w)
         bc_fcgi_client_close(fw->backend);
         fw->bad_head = 1;
         st = BC_BACKEND_PROTOCOL;
+    }
+    if (fw->not_modified && st != BC_BACKEND_OK) {
+        /* The 304 came, its exchange did not end clean: the copy it
+         * confirmed is served, never stored on its word. */
+        if (st != BC_BACKEND_ABORTED)
+            log_backend_failure(w, st);
+        refresh_copy(w, 1);
+        fw->storable = 0;
+        w->reason = BC_REASON_MALFORMED;
+        return 0;
     }
     if (st == BC_BACKEND_UNCLEAN) {
         /* SPEC 6: the answer ended with its END_REQUEST but the exchange
@@ -425,6 +577,13 @@ static size_t exchange(bc_worker *w)
             w->out.cut = 1;
         return 0;
     }
+    if (fw->not_modified)
+        return refresh_copy(w, 1);
+    /* A HEAD's 200 that describes the copy refreshes its headers (RFC
+     * 9111 4.3.5); one that does not leaves the entry to the next GET. */
+    if (w->v.head && fw->revalidating && fw->head.status == 200 &&
+        bc_revalidate_matches(&fw->vals, &fw->head, fw->copy.body_len))
+        return refresh_copy(w, 0);
     if (!bc_fill_keyed(w->outcome) || !fw->storable || w->out.client_gone ||
         w->v.head)
         return 0;
@@ -439,6 +598,11 @@ void bc_forward_request(bc_worker *w, bc_forwarded *out)
     fw->head_done = 0;
     fw->bad_head = 0;
     fw->use_stale = 0;
+    fw->not_modified = 0;
+    fw->targeted = 0;
+    fw->revalidating = w->outcome == BC_FILL_FILL &&
+                       bc_fill_copy(w->fill, &fw->copy) &&
+                       bc_revalidate_validators(&fw->copy, &fw->vals);
     memset(&fw->verdict, 0, sizeof fw->verdict);
     fw->content_length = -1;
     fw->head_fill = 0;

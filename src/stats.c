@@ -11,6 +11,9 @@ static const struct {
     [BC_STAT_HIT_MEMORY] = {"hits_memory",
                             "Requests served from the in-memory tier."},
     [BC_STAT_STALE] = {"stale", "Requests served a stale entry."},
+    [BC_STAT_REVALIDATED] = {"revalidated",
+                             "Stored entries the backend confirmed with a "
+                             "304 and that were served refreshed."},
     [BC_STAT_MISS] = {"misses", "Cacheable requests sent to the backend."},
     [BC_STAT_BYPASS_NO_ENDPOINT] = {"bypass_no_endpoint",
                                     "Requests for paths no endpoint caches."},

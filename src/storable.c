@@ -156,7 +156,8 @@ bc_reason bc_storable_freshness(const bc_endpoint *ep,
 
 long bc_storable_keep(const bc_verdict *v)
 {
-    long keep = v->ttl + longer(v->stale_ttl, v->error_ttl);
+    long keep =
+        v->ttl + longer(longer(v->stale_ttl, v->error_ttl), v->revalidate_ttl);
     return keep > 0 ? keep : 1;
 }
 
@@ -282,8 +283,12 @@ void bc_storable_judge(const bc_config *cfg, const bc_endpoint *ep,
     v->flags = 0;
     v->explicit_ = 0;
     v->content_length = -1;
+    v->revalidate_ttl = 0;
     v->why = judge(cfg, ep, head, request_flags, now, v);
     v->reason = bc_reason_token(v->why);
+    if (!v->reason && (bc_response_find(head, "ETag") ||
+                       bc_response_find(head, "Last-Modified")))
+        v->revalidate_ttl = (long)ep->ttl;
     if (v->reason)
         v->ttl = 0;
 }

@@ -32,6 +32,9 @@ typedef struct bc_verdict {
                             another request refreshes it */
     long error_ttl;      /* ... and when the backend fails */
     unsigned flags;      /* BC_ENTRY_* (entry.h) */
+    long revalidate_ttl; /* seconds past its windows it is kept to be
+                            revalidated: the endpoint ttl when it has a
+                            validator (ETag or Last-Modified), else 0 */
     int explicit_;       /* the response gave its lifetime (s-maxage,
                             max-age or Expires): a status RFC 9110 does not
                             call heuristically cacheable needs it */
@@ -67,8 +70,9 @@ bc_reason bc_storable_freshness(const bc_endpoint *ep,
  * it is empty or holds anything but digits (ignored, RFC 9111 5.1). */
 long bc_storable_age(const char *v, size_t len);
 
-/* Seconds Redis keeps an entry judged V: its lifetime and the longer of
- * its stale windows. At least 1, so even a no-cache entry is kept. */
+/* Seconds Redis keeps an entry judged V: its lifetime and the longest of
+ * its stale windows and its revalidation time. At least 1, so even a
+ * no-cache entry is kept. */
 long bc_storable_keep(const bc_verdict *v);
 
 /* Parses a Content-Length value V[0..LEN) (whitespace already trimmed):

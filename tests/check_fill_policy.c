@@ -38,7 +38,7 @@ static bc_fill_step next(bc_fill_facts f, bc_fill_outcome *o, bc_reason *r)
 static bc_fill_facts facts(bc_fill_look look, bc_fill_claim claim,
                            bc_fill_wait wait, int head, int stale)
 {
-    bc_fill_facts f = {look, claim, wait, head, stale};
+    bc_fill_facts f = {look, claim, wait, head, stale, 0};
     return f;
 }
 
@@ -75,6 +75,33 @@ START_TEST(head_miss_passes_without_claiming)
     /* A pass marker seen by the lookup does not change that. */
     ck_done(facts(BC_LOOK_MISS, BC_CLAIM_PASS, BC_WAIT_NONE, 1, 0),
             BC_FILL_PASS, BC_REASON_HEAD);
+}
+END_TEST
+
+/* A HEAD that may refresh a kept copy (RFC 9111 4.3.5) claims the lease
+ * and fills with it, but never waits for another request's fill. */
+START_TEST(head_refresh_claims_without_waiting)
+{
+    bc_fill_facts f =
+        facts(BC_LOOK_STALE, BC_CLAIM_UNTRIED, BC_WAIT_NONE, 1, 0);
+    f.refresh = 1;
+    ck_step(f, BC_FILL_STEP_CLAIM);
+    f.claim = BC_CLAIM_TAKEN;
+    ck_done(f, BC_FILL_FILL, BC_REASON_NONE);
+    f.claim = BC_CLAIM_HELD;
+    ck_done(f, BC_FILL_PASS, BC_REASON_HEAD);
+    f.claim = BC_CLAIM_PASS;
+    ck_done(f, BC_FILL_PASS, BC_REASON_PASS);
+    f.claim = BC_CLAIM_DOWN;
+    ck_done(f, BC_FILL_BYPASS, BC_REASON_REDIS_UNAVAILABLE);
+    /* Another fill in flight and a copy within its stale window: STALE. */
+    f.claim = BC_CLAIM_HELD;
+    f.stale = 1;
+    bc_fill_outcome o;
+    bc_reason r;
+    ck_assert_int_eq(next(f, &o, &r), BC_FILL_STEP_STALE);
+    ck_assert_int_eq(o, BC_FILL_SERVED);
+    ck_assert_int_eq(r, BC_REASON_NONE);
 }
 END_TEST
 
@@ -143,9 +170,10 @@ START_TEST(every_lookup_ends)
     for (int look = BC_LOOK_MISS; look <= BC_LOOK_DOWN; look++)
         for (int claim = BC_CLAIM_TAKEN; claim <= BC_CLAIM_DOWN; claim++)
             for (int wait = BC_WAIT_SERVED; wait <= BC_WAIT_DOWN; wait++)
-                for (int bits = 0; bits < 4; bits++) {
+                for (int bits = 0; bits < 8; bits++) {
                     bc_fill_facts f = {(bc_fill_look)look, BC_CLAIM_UNTRIED,
-                                       BC_WAIT_NONE, bits & 1, bits >> 1};
+                                       BC_WAIT_NONE,       bits & 1,
+                                       (bits >> 1) & 1,    bits >> 2};
                     bc_fill_outcome o = (bc_fill_outcome)-1;
                     bc_reason r = (bc_reason)-1;
                     int steps = 0;
@@ -161,6 +189,7 @@ START_TEST(every_lookup_ends)
                             ck_assert_int_eq(f.claim, BC_CLAIM_HELD);
                             ck_assert_int_eq(f.wait, BC_WAIT_NONE);
                             ck_assert(!f.stale);
+                            ck_assert(!f.head); /* a HEAD never waits */
                             f.wait = (bc_fill_wait)wait;
                         }
                     }
@@ -217,6 +246,7 @@ Suite *fill_policy_suite(void)
     tcase_add_test(tc, hit_is_served);
     tcase_add_test(tc, redis_down_bypasses);
     tcase_add_test(tc, head_miss_passes_without_claiming);
+    tcase_add_test(tc, head_refresh_claims_without_waiting);
     tcase_add_test(tc, miss_claims_first);
     tcase_add_test(tc, claim_results);
     tcase_add_test(tc, held_serves_stale_or_waits);

@@ -652,6 +652,19 @@ START_TEST(test_keep)
     ck_assert_int_eq(bc_storable_keep(&v), 100);
     judge("Cache-Control: no-cache, max-age=0\r\n\r\n", 0);
     ck_assert_int_eq(bc_storable_keep(&v), 1);
+    ck_assert_int_eq(v.revalidate_ttl, 0);
+    /* A validator keeps it for another endpoint ttl, to be revalidated. */
+    judge("Cache-Control: no-cache, max-age=0\r\nETag: \"a\"\r\n\r\n", 0);
+    ck_assert_int_eq(v.revalidate_ttl, (long)ep.ttl);
+    ck_assert_int_eq(bc_storable_keep(&v), (long)ep.ttl);
+    judge("Cache-Control: max-age=60, stale-if-error=40\r\n"
+          "Last-Modified: Tue, 14 Nov 2023 22:13:50 GMT\r\n\r\n",
+          0);
+    ck_assert_int_eq(bc_storable_keep(&v),
+                     60 + (ep.ttl > 40 ? (long)ep.ttl : 40));
+    /* Not storable: nothing is kept. */
+    judge("Cache-Control: no-store\r\nETag: \"a\"\r\n\r\n", 0);
+    ck_assert_int_eq(v.revalidate_ttl, 0);
 }
 END_TEST
 
