@@ -5,7 +5,7 @@
  *
  * Without -l it accepts on fd 0 (the spawn-fcgi convention); ADDR is
  * "unix:/path" or "host:port". Every request except the control paths
- * /__count and /__reset increments a call counter and is answered with
+ * (below) increments a call counter and is answered with
  *
  *   call=<n> method=<m> uri=<REQUEST_URI> key=<X-Api-Key> partner=<...>
  *   origin=<...>    (one line)
@@ -15,7 +15,28 @@
  * (Cache-Control, percent-decoded), cookie=1, size=N, sleep_ms=N, tags=a,b,
  * vary=VALUE, location=URI, clocation=URI (Content-Location), etag=V,
  * lm=DATE, hdr=LINE (a header line, up to 4), stderr=1, garbage=1, nohead=1,
- * drop=1, drip_ms=N; see handle() for what each does. */
+ * drop=1, drip_ms=N; see handle() for what each does.
+ *
+ * cond=1 makes the answer conditional (RFC 9110 13.1.1, 13.1.3): when the
+ * request's If-None-Match names the etag= value ("*", or one member of its
+ * list by weak comparison, W/"x" matching "x"), or, when it has no
+ * If-None-Match, its If-Modified-Since is byte for byte the lm= value, the
+ * answer is "Status: 304 Not Modified" with the Cache-Control, Vary,
+ * Content-Location, ETag, Last-Modified and hdr= lines a 200 would carry,
+ * and the hdr304=LINE lines (up to 4, sent on a 304 only, each in place of
+ * the hdr= lines of its name), and no body and no Content-Length. A test that
+ * needs one entry answered differently over time (a new ETag, cond=0 for a 200
+ * to a revalidation) lists those knobs in its endpoint's ignore_params, so the
+ * key stays the same.
+ *
+ * Control paths, not counted: /__count answers how many requests were
+ * counted (304s included), /__count304 how many of them were 304s,
+ * /__last the conditional headers of the last counted request as one line
+ *
+ *   inm=<If-None-Match or -> ims=<If-Modified-Since or -> method=<m>
+ *   uri=<REQUEST_URI>
+ *
+ * and /__reset sets both counters to 0 and forgets the last request. */
 #include <errno.h>
 #include <fcgiapp.h>
 #include <limits.h>
@@ -25,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +57,10 @@
 #define CHUNK 65536
 
 static atomic_ulong calls;
+static atomic_ulong calls304;
+/* /__last's line; guarded by last_lock, as the threads share it. */
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_line[4 * PARAM_MAX];
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
 static int listen_fd;
 
@@ -53,6 +79,9 @@ struct tweaks {
     char lm[PARAM_MAX];
     char hdr[4][PARAM_MAX]; /* hdr=Name:%20value, up to 4, sent as given */
     int nhdr;
+    int cond;
+    char hdr304[4][PARAM_MAX]; /* hdr304=Name:%20value, on a 304 only */
+    int nhdr304;
     int err_line;
     int garbage;
     int nohead;
@@ -147,6 +176,11 @@ static void parse_query(const char *qs, struct tweaks *t)
             snprintf(t->lm, sizeof(t->lm), "%s", value);
         else if (strcmp(name, "hdr") == 0 && t->nhdr < 4)
             snprintf(t->hdr[t->nhdr++], sizeof(t->hdr[0]), "%s", value);
+        else if (strcmp(name, "cond") == 0)
+            t->cond = to_long(value) != 0;
+        else if (strcmp(name, "hdr304") == 0 && t->nhdr304 < 4)
+            snprintf(t->hdr304[t->nhdr304++], sizeof(t->hdr304[0]), "%s",
+                     value);
         else if (strcmp(name, "stderr") == 0)
             t->err_line = to_long(value) != 0;
         else if (strcmp(name, "garbage") == 0)
@@ -249,15 +283,142 @@ static void pad(FCGX_Request *r, long n, long drip_ms)
     }
 }
 
+/* Remembers R's conditional headers for /__last. */
+static void note_last(FCGX_Request *r, const char *method, const char *uri)
+{
+    pthread_mutex_lock(&last_lock);
+    snprintf(last_line, sizeof(last_line), "inm=%s ims=%s method=%s uri=%s",
+             param_or_dash(r, "HTTP_IF_NONE_MATCH"),
+             param_or_dash(r, "HTTP_IF_MODIFIED_SINCE"), method, uri);
+    pthread_mutex_unlock(&last_lock);
+}
+
+static int is_control(const char *path)
+{
+    return strcmp(path, "/__count") == 0 || strcmp(path, "/__reset") == 0 ||
+           strcmp(path, "/__count304") == 0 || strcmp(path, "/__last") == 0;
+}
+
 static void control(FCGX_Request *r, const char *path)
 {
-    unsigned long n;
+    char line[sizeof(last_line)];
 
-    if (strcmp(path, "/__reset") == 0)
+    if (strcmp(path, "/__reset") == 0) {
         atomic_store(&calls, 0);
-    n = atomic_load(&calls);
-    FCGX_FPrintF(r->out,
-                 "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n%lu", n);
+        atomic_store(&calls304, 0);
+        pthread_mutex_lock(&last_lock);
+        last_line[0] = '\0';
+        pthread_mutex_unlock(&last_lock);
+    }
+    if (strcmp(path, "/__last") == 0) {
+        pthread_mutex_lock(&last_lock);
+        snprintf(line, sizeof(line), "%s",
+                 last_line[0] != '\0' ? last_line
+                                      : "inm=- ims=- method=- uri=-");
+        pthread_mutex_unlock(&last_lock);
+    } else {
+        snprintf(
+            line, sizeof(line), "%lu",
+            atomic_load(strcmp(path, "/__count304") == 0 ? &calls304 : &calls));
+    }
+    FCGX_FPrintF(r->out, "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n%s",
+                 line);
+}
+
+/* TAG without a weak prefix: the opaque-tag weak comparison compares. */
+static const char *opaque(const char *tag, size_t *len)
+{
+    if (strncmp(tag, "W/", 2) == 0)
+        tag += 2;
+    *len = strlen(tag);
+    return tag;
+}
+
+/* Whether the If-None-Match value INM names ETAG: "*", or a member of the
+ * list that equals it by weak comparison (RFC 9110 8.8.3.2). A quoted
+ * member may hold commas; an unquoted one ends at the next comma. */
+static int none_match(const char *inm, const char *etag)
+{
+    size_t want_len, len;
+    const char *want = opaque(etag, &want_len);
+
+    while (*inm != '\0') {
+        const char *start;
+
+        while (*inm == ' ' || *inm == '\t' || *inm == ',')
+            inm++;
+        if (*inm == '\0')
+            break;
+        if (*inm == '*')
+            return 1;
+        if (strncmp(inm, "W/", 2) == 0)
+            inm += 2;
+        start = inm;
+        if (*inm == '"') {
+            const char *close = strchr(inm + 1, '"');
+
+            inm = close != NULL ? close + 1 : inm + strlen(inm);
+        } else {
+            inm += strcspn(inm, ",");
+        }
+        len = (size_t)(inm - start);
+        while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t'))
+            len--;
+        if (len == want_len && memcmp(start, want, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether a cond=1 request is answered 304: If-None-Match decides when
+ * the request has one (RFC 9110 13.2.2), else If-Modified-Since equal to
+ * the lm= value byte for byte. */
+static int not_modified(FCGX_Request *r, const struct tweaks *t)
+{
+    const char *inm = FCGX_GetParam("HTTP_IF_NONE_MATCH", r->envp);
+    const char *ims = FCGX_GetParam("HTTP_IF_MODIFIED_SINCE", r->envp);
+
+    if (!t->cond)
+        return 0;
+    if (inm != NULL)
+        return t->etag[0] != '\0' && none_match(inm, t->etag);
+    return ims != NULL && t->lm[0] != '\0' && strcmp(ims, t->lm) == 0;
+}
+
+/* Whether the header line LINE (an hdr= value) has a namesake among the
+ * hdr304= lines, which a 304 sends in its place. */
+static int replaced_on_304(const struct tweaks *t, const char *line)
+{
+    size_t len = strcspn(line, ":");
+
+    for (int i = 0; i < t->nhdr304; i++)
+        if (strcspn(t->hdr304[i], ":") == len &&
+            strncasecmp(t->hdr304[i], line, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* The 304: the validator and caching lines a 200 would carry, the hdr=
+ * and hdr304= lines, and no body. */
+static void answer_304(FCGX_Request *r, const struct tweaks *t)
+{
+    FCGX_PutS("Status: 304 Not Modified\r\n", r->out);
+    if (t->cc[0] != '\0')
+        FCGX_FPrintF(r->out, "Cache-Control: %s\r\n", t->cc);
+    if (t->vary[0] != '\0')
+        FCGX_FPrintF(r->out, "Vary: %s\r\n", t->vary);
+    if (t->clocation[0] != '\0')
+        FCGX_FPrintF(r->out, "Content-Location: %s\r\n", t->clocation);
+    if (t->etag[0] != '\0')
+        FCGX_FPrintF(r->out, "ETag: %s\r\n", t->etag);
+    if (t->lm[0] != '\0')
+        FCGX_FPrintF(r->out, "Last-Modified: %s\r\n", t->lm);
+    for (int i = 0; i < t->nhdr; i++)
+        if (!replaced_on_304(t, t->hdr[i]))
+            FCGX_FPrintF(r->out, "%s\r\n", t->hdr[i]);
+    for (int i = 0; i < t->nhdr304; i++)
+        FCGX_FPrintF(r->out, "%s\r\n", t->hdr304[i]);
+    FCGX_PutS("X-Backend: test_backend\r\n\r\n", r->out);
 }
 
 static void handle(FCGX_Request *r)
@@ -274,11 +435,12 @@ static void handle(FCGX_Request *r)
 
     path_len = strcspn(uri, "?");
     snprintf(path, sizeof(path), "%.*s", (int)path_len, uri);
-    if (strcmp(path, "/__count") == 0 || strcmp(path, "/__reset") == 0) {
+    if (is_control(path)) {
         control(r, path);
         return;
     }
     n = atomic_fetch_add(&calls, 1) + 1;
+    note_last(r, method, uri);
     parse_query(qs, &t);
     body = read_body(r, &body_len);
     sleep_ms(t.sleep_ms);
@@ -291,6 +453,12 @@ static void handle(FCGX_Request *r)
     }
     if (t.garbage) {
         FCGX_PutS("this is not a header\r\n\r\nbody\n", r->out);
+        free(body);
+        return;
+    }
+    if (not_modified(r, &t)) {
+        atomic_fetch_add(&calls304, 1);
+        answer_304(r, &t);
         free(body);
         return;
     }
