@@ -547,8 +547,11 @@ void bc_fill_end(bc_worker *w, const bc_forwarded *res)
     if (res->entry_len > 0 && store_entry(w, res) >= 0)
         return;
     int whole = res->head && !w->out.cut && !w->out.client_gone;
-    long ms =
-        bc_fill_policy_pass_ms(w->cfg->cache.lock_timeout_ms, whole, w->reason);
+    /* A HEAD fill that did not refresh the entry says nothing of whether
+     * the GET's answer may be stored: the key's next GET fills as usual. */
+    long ms = w->v.head ? 0
+                        : bc_fill_policy_pass_ms(w->cfg->cache.lock_timeout_ms,
+                                                 whole, w->reason);
     if (ms == BC_FILL_PASS_DECLARED_MS)
         hint_pass(w, ms);
     bc_lease_release(w->store, &f->lease, ms);
