@@ -45,6 +45,7 @@ static const char *const stat_names[BC_STAT_COUNT] = {
     "backend_errors",
     "redis_errors",
     "lock_waits",
+    "revalidated",
 };
 
 START_TEST(stat_names_are_stable)
