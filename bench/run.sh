@@ -5,13 +5,19 @@
 # all on loopback in a temp dir, measures every case with wrk in interleaved
 # rounds, measures instructions per request with callgrind, prints one table
 # and stops everything it started (by PID). See bench/README.md.
+# The revalidation rows (bc_reval, bc_refetch, bc_reval_fast,
+# bc_refetch_fast) are not in the default set; CASES selects them:
+#
+#   CASES="bc_reval_fast bc_refetch_fast bc_reval bc_refetch" \
+#       SIZES="16384 262144" bash bench/run.sh
 #
 #   bash bench/run.sh              # full run, ~12 minutes incl. the build
 #   QUICK=1 bash bench/run.sh      # smoke run, ~2 minutes + the build
 #
 # Knobs (environment): DURATION (s per wrk run), ROUNDS, CONNS (wrk -c),
 # WARM_S (s of wrk warm-up per case and block),
-# SIZES, CASES (a subset of the rows, for quick comparisons), FILL_SMALL,
+# SIZES, CASES (a subset of the rows, for quick comparisons), RING (keys
+# per wrk thread of the revalidation rows, bench/ring.lua), FILL_SMALL,
 # FILL_BIG (0 skips the large-fill rows), NGINX_WORKERS, UPSTREAM_KEEPALIVE,
 # WORKERS_CLOSE, WORKERS_KEEPALIVE, MODES ("close keepalive"),
 # BACKEND_KEEPALIVE (bocache's backend.keepalive, false by default),
@@ -53,6 +59,7 @@ MODES=${MODES:-"close keepalive"}
 BACKEND_KEEPALIVE=${BACKEND_KEEPALIVE:-false}
 BENCH_SRC=${BENCH_SRC:-worktree}
 SLOW_MS=20
+RING=${RING:-128}
 REF_THREADS=$((WORKERS_KEEPALIVE > CONNS ? WORKERS_KEEPALIVE : CONNS))
 [ $REF_THREADS -ge 64 ] || REF_THREADS=64
 SLOW_THREADS=256 # test_backend's maximum; >= what nginx and bocache open
@@ -339,7 +346,23 @@ url_of() { # url_of CASE SIZE
     bc_mem_hit) echo "/bocmem/hit?sleep_ms=$SLOW_MS&size=$2" ;;
     bc_miss) echo "/bocache/miss?sleep_ms=$SLOW_MS&size=$2&cc=no-store" ;;
     bc_fill) echo "/bocfill/f?sleep_ms=$SLOW_MS&size=$2" ;; # + &u=... (unique.lua)
+    # no-cache entries, revalidated on every use: with a validator (a 304
+    # each time) and without (the whole body each time); + &k=... (ring.lua)
+    bc_reval) echo "/bocache/reval?sleep_ms=$SLOW_MS&size=$2&cc=no-cache&etag=%22r$2%22&cond=1" ;;
+    bc_refetch) echo "/bocache/refetch?sleep_ms=$SLOW_MS&size=$2&cc=no-cache" ;;
+    bc_reval_fast) echo "/bocache/revalf?size=$2&cc=no-cache&etag=%22r$2%22&cond=1" ;;
+    bc_refetch_fast) echo "/bocache/refetchf?size=$2&cc=no-cache" ;;
     esac
+}
+is_ring() { case $1 in bc_reval | bc_refetch | bc_reval_fast | bc_refetch_fast) return 0 ;; esac; return 1; }
+set_script() { # set_script CASE: the caller's script (wrk -s) and sargs arrays
+    script=()
+    sargs=()
+    case $1 in bc_fill | direct_unique) script=(-s "$top/bench/unique.lua") ;; esac
+    if is_ring "$1"; then
+        script=(-s "$top/bench/ring.lua")
+        sargs=(-- "$RING")
+    fi
 }
 pid_of() {
     case $1 in
@@ -347,7 +370,8 @@ pid_of() {
     ref_redis) echo "$rref_pid" ;;
     nginx_cache) echo "$ngx_pid" ;;
     direct | direct_unique) echo "${slow_pid[nginx]}" ;;
-    bc_redis_hit | bc_miss | bc_fill) echo "${bc_pid[bcr]}" ;;
+    bc_redis_hit | bc_miss | bc_fill | bc_reval | bc_refetch | bc_reval_fast | \
+        bc_refetch_fast) echo "${bc_pid[bcr]}" ;;
     bc_mem_hit) echo "${bc_pid[bcm]}" ;;
     esac
 }
@@ -358,6 +382,11 @@ header_of() { # header_of URL NAME: one response header's value
 }
 
 results=$work/results.txt # fill mode case size rps p50 p99 non2xx sockerr rss nginx_rss redis_rss
+backend_calls=$work/backend.txt # fill mode case size client_requests backend_calls backend_304s
+: >"$backend_calls"
+backend_count() { # backend_count /__count|/__count304: the bcr backend's counter
+    "$FCGI_GET" -b -t 5000 "unix:$work/slow-bcr.sock" "$1" 2>/dev/null | tr -dc 0-9
+}
 notes=$work/notes.txt
 : >"$results"
 : >"$notes"
@@ -371,13 +400,18 @@ to_ms() { # 1.23ms 456.78us 1.02s 2.00m -> milliseconds
 }
 
 run_case() { # run_case FILL MODE CASE SIZE
-    local url out p rss=0 r ngx=0 rds=0 pid
+    local url out p rss=0 r ngx=0 rds=0 pid n0=0 h0=0
     url=$(url_of "$3" "$4")
     pid=$(pid_of "$3")
     out=$work/wrk.out
-    local script=()
-    case $3 in bc_fill | direct_unique) script=(-s "$top/bench/unique.lua") ;; esac
-    wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "${script[@]}" "$base$url" >"$out" 2>&1 &
+    local script=() sargs=()
+    set_script "$3"
+    if is_ring "$3"; then
+        n0=$(backend_count /__count)
+        h0=$(backend_count /__count304)
+    fi
+    wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "${script[@]}" "$base$url" \
+        "${sargs[@]}" >"$out" 2>&1 &
     p=$!
     sleep "$(awk -v d="$DURATION" 'BEGIN{print d * 0.6}')"
     rss=$(rss_kb "$pid")
@@ -403,6 +437,13 @@ run_case() { # run_case FILL MODE CASE SIZE
                 size, rps, p50, p99, non2xx, sock, rss, ngx, rds }' \
         "$out" >>"$results"
     tail -n 1 "$results" | awk '{ printf "bench:   %-8s %-9s %-12s %7s  %9.0f req/s  p50 %7.2f ms  p99 %7.2f ms  errors %d/%d\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' >&2
+    if is_ring "$3"; then
+        # What the backend did for these client requests: one call each,
+        # a 304 each for bc_reval*, none for bc_refetch*.
+        echo "$1 $2 $3 $4 $(awk '/ requests in / { print $1 }' "$out")" \
+            "$(($(backend_count /__count) - n0))" \
+            "$(($(backend_count /__count304) - h0))" >>"$backend_calls"
+    fi
 }
 
 mem_tier=unknown
@@ -411,6 +452,10 @@ warm_up() { # warm_up MODE CASES: fill the caches, check HIT/MISS
     for s in $SIZES; do
         for c in $2; do
             url=$(url_of "$c" "$s")
+            if is_ring "$c"; then
+                warm_ring "$1" "$c" "$s" "$url"
+                continue
+            fi
             for _ in 1 2 3; do curl -s -o /dev/null "$base$url" || true; done
             case $c in
             bc_redis_hit | bc_mem_hit)
@@ -430,12 +475,36 @@ warm_up() { # warm_up MODE CASES: fill the caches, check HIT/MISS
     done
     # Short load so keepalive pools and thread stacks exist before timing.
     [ "$WARM_S" -gt 0 ] || return 0
-    local script
+    local script sargs
     for c in $2; do
-        script=()
-        case $c in bc_fill | direct_unique) script=(-s "$top/bench/unique.lua") ;; esac
-        wrk -t2 -c"$CONNS" -d"${WARM_S}s" "${script[@]}" "$base$(url_of "$c" 1024)" >/dev/null 2>&1 || true
+        set_script "$c"
+        # The ring cases warm up on their first size: their keys are stored.
+        s=1024
+        is_ring "$c" && s=${SIZES%% *}
+        wrk -t2 -c"$CONNS" -d"${WARM_S}s" "${script[@]}" "$base$(url_of "$c" "$s")" \
+            "${sargs[@]}" >/dev/null 2>&1 || true
     done
+}
+# warm_ring MODE CASE SIZE URL: stores every key of the case's rings
+# (bench/ring.lua: &k=THREAD-I for wrk's 2 threads), 16 requests at a time,
+# and checks that a stored key is answered the way the row claims.
+warm_ring() {
+    local t i cs x
+    for t in 1 2; do
+        for i in $(seq 0 $((RING - 1))); do echo "$base$4&k=$t-$i"; done
+    done | xargs -P 16 -n 16 curl -s >/dev/null || true
+    x=$(header_of "$4&k=1-1" X-Cache)
+    cs=$(header_of "$4&k=1-1" Cache-Status)
+    case $2 in
+    bc_reval | bc_reval_fast)
+        case $cs in *"fwd=stale; fwd-status=304"*) ;; *)
+            note "PROBLEM: $1: $2 $3 answers X-Cache '$x', Cache-Status '$cs', not a 304 revalidation" ;;
+        esac ;;
+    *)
+        case $x/$cs in "MISS/bocache; fwd=miss") ;; *)
+            note "PROBLEM: $1: $2 $3 answers X-Cache '$x', Cache-Status '$cs', not a MISS" ;;
+        esac ;;
+    esac
 }
 
 # Is the memory tier working? Store a probe entry, delete it from Redis
@@ -485,7 +554,12 @@ run_block() { # run_block FILL MODE CASES
     esac
     for c in $cases; do
         case $c in bc_fill) continue ;; bc_*) ;; *) continue ;; esac
-        x=$(header_of "$(url_of "$c" 1024)" X-Cache)
+        if is_ring "$c"; then
+            s=${SIZES%% *}
+            x="$(header_of "$(url_of "$c" "$s")&k=2-3" X-Cache), Cache-Status: $(header_of "$(url_of "$c" "$s")&k=2-3" Cache-Status) ($s B)"
+        else
+            x=$(header_of "$(url_of "$c" 1024)" X-Cache)
+        fi
         echo "after $mode/$fill: $c answers X-Cache: $x" >>"$notes"
     done
     stop_pid "$ngx_pid"
@@ -542,7 +616,12 @@ cg_phase() { # cg_phase PID LABEL ADDR URI IDLE_IR_PER_S: measure one phase
     f=$(cg_dump "$1") || { note "callgrind_control failed"; return; }
     ir=$(cg_total "$f")
     sec=$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b - a}')
-    x=$(tr -d '\r' <"$work/cg-last.txt" | awk 'tolower($0) ~ /^x-cache:/ && x == "" {x = $2} END {print x}')
+    # X-Cache, and the backend's status when bocache revalidated (a 304).
+    x=$(tr -d '\r' <"$work/cg-last.txt" | awk '
+        tolower($0) ~ /^x-cache:/ && x == "" { x = $2 }
+        tolower($0) ~ /^cache-status:/ && match($0, /fwd-status=[0-9]+/) {
+            f = "," substr($0, RSTART, RLENGTH) }
+        END { print x f }')
     echo "$2 $ir $sec $5 $CALLGRIND_N $x" >>"$cg_results"
 }
 callgrind_gateway() { # callgrind_gateway NAME MEMORY_SIZE PHASES...
@@ -579,13 +658,24 @@ callgrind_gateway() { # callgrind_gateway NAME MEMORY_SIZE PHASES...
     grep -E 'ERROR|==[0-9]+== (Invalid|Conditional|Use of)' "$work/$name-callgrind.log" |
         head -n 5 >>"$notes" || true
 }
+# With the revalidation rows selected: no-cache entries revalidated (a 304
+# each time) and refetched whole (no validator), each request sequential.
+cg_reval=()
+for c in $ALL_CASES; do
+    is_ring "$c" || continue
+    cg_reval=("reval_16k=/bocache/cgreval?size=16384&cc=no-cache&etag=%22c%22&cond=1"
+        "refetch_16k=/bocache/cgrefetch?size=16384&cc=no-cache"
+        "reval_256k=/bocache/cgreval?size=262144&cc=no-cache&etag=%22c%22&cond=1"
+        "refetch_256k=/bocache/cgrefetch?size=262144&cc=no-cache")
+    break
+done
 if [ "$CALLGRIND_N" -gt 0 ]; then
     say "== callgrind: $CALLGRIND_N requests per phase"
     callgrind_gateway bcr 0 \
         "redis_hit_1k=/bocache/cg?size=1024" \
         "redis_hit_256k=/bocache/cg?size=262144" \
         "miss_1k=/bocache/cgmiss?size=1024&cc=no-store" \
-        "miss_256k=/bocache/cgmiss?size=262144&cc=no-store"
+        "miss_256k=/bocache/cgmiss?size=262144&cc=no-store" "${cg_reval[@]}"
     if [ "$mem_tier" = yes ]; then
         callgrind_gateway bcm 67108864 \
             "memory_hit_1k=/bocmem/cg?size=1024" \
@@ -607,11 +697,11 @@ done
 
 # --- report ----------------------------------------------------------------
 
-python3 - "$results" "$cg_results" "$notes" <<PY
+python3 - "$results" "$cg_results" "$notes" "$backend_calls" <<PY
 import statistics, sys
 from collections import defaultdict
 
-res_file, cg_file, notes_file = sys.argv[1:4]
+res_file, cg_file, notes_file, backend_file = sys.argv[1:5]
 runs = defaultdict(list)
 for line in open(res_file):
     f = line.split()
@@ -639,12 +729,15 @@ def ref(fill, mode, case, size):
     return agg.get((fill, mode, case, size)) or agg.get((small, mode, case, size))
 
 order = ["ref_minimal", "ref_redis", "nginx_cache", "direct", "direct_unique",
-         "bc_redis_hit", "bc_mem_hit", "bc_miss", "bc_fill"]
+         "bc_redis_hit", "bc_mem_hit", "bc_miss", "bc_fill",
+         "bc_reval_fast", "bc_refetch_fast", "bc_reval", "bc_refetch"]
 mem_ok = "$mem_tier" == "yes"
 print()
 print(f"bocache benchmark: wrk -t2 -c$CONNS -d${DURATION}s --latency, median of "
       f"$ROUNDS interleaved rounds; nginx $NGINX_WORKERS workers; "
-      f"$(nproc) CPUs; 20 ms backend; bocache built from $built_from ($rev$dirty)")
+      f"$(nproc) CPUs; 20 ms backend"
+      + (" (_fast rows: no sleep)" if any(k[2].endswith("_fast") for k in agg) else "")
+      + f"; bocache built from $built_from ($rev$dirty)")
 print("bocache workers: close mode $WORKERS_CLOSE, keepalive mode "
       "$WORKERS_KEEPALIVE (upstream keepalive $UPSTREAM_KEEPALIVE x $NGINX_WORKERS nginx workers); "
       "backend.keepalive = $BACKEND_KEEPALIVE")
@@ -686,6 +779,18 @@ for fill in fills:
                     r = ref(fill, mode, "direct_unique" if case == "bc_fill" else "direct", size)
                     if r:
                         cmp = f"{a['rps']/r['rps']:.2f}x {'direct_unique' if case == 'bc_fill' else 'direct'} req/s, p50 {a['p50']-r['p50']:+.2f} ms"
+                elif case in ("bc_reval", "bc_reval_fast"):
+                    # The same entries and work, but a 304 from the backend
+                    # instead of the whole body.
+                    name = case.replace("reval", "refetch")
+                    r = agg.get((fill, mode, name, size))
+                    if r:
+                        cmp = (f"{a['rps']/r['rps']:.2f}x {name} req/s, p50 {a['p50']/r['p50']:.2f}x, "
+                               f"p99 {a['p99']/r['p99']:.2f}x")
+                elif case == "bc_refetch":
+                    r = ref(fill, mode, "direct", size)
+                    if r:
+                        cmp = f"{a['rps']/r['rps']:.2f}x direct req/s, p50 {a['p50']-r['p50']:+.2f} ms"
                 elif case == "ref_redis":
                     r = ref(fill, mode, "ref_minimal", size)
                     if r:
@@ -703,6 +808,29 @@ print("RSS (server): the process answering the case (bocache, a reference, the "
       "test backend; nginx_cache: the nginx master), max over rounds, sampled mid-run.")
 rds = max((a["rds"] for a in agg.values()), default=0)
 print(f"redis-server RSS peak: {rds/1024:.1f} MB")
+
+calls = defaultdict(lambda: [0, 0, 0])
+for line in open(backend_file):
+    f = line.split()
+    if len(f) == 7 and all(x.lstrip("-").isdigit() for x in f[4:]):
+        c = calls[(int(f[0]), f[1], f[2], int(f[3]))]
+        for i in range(3):
+            c[i] += int(f[4 + i])
+if calls:
+    print()
+    print("revalidation rows: what the backend did, summed over the rounds (a few "
+          "requests in flight when wrk stops reach the backend but are not counted by wrk)")
+    print("| entries | nginx->upstream | case | body | client requests | backend calls | of them 304 | 304 per request |")
+    print("|---|---|---|---|---|---|---|---|")
+    for fill in fills:
+        for mode in modes:
+            for case in order:
+                for size in sizes:
+                    c = calls.get((fill, mode, case, size))
+                    if c is None:
+                        continue
+                    per = f"{c[2]/c[0]:.3f}" if c[0] else "-"
+                    print(f"| {fill:,} | {mode} | {case} | {size_name(size)} | {c[0]:,} | {c[1]:,} | {c[2]:,} | {per} |")
 
 cg = [l.split() for l in open(cg_file) if l.strip()]
 if cg:
