@@ -79,6 +79,11 @@ void bc_forward_trim(bc_forward *fw, size_t keep)
         fw->entry = NULL;
         fw->entry_cap = 0;
     }
+    /* Both are larger than what a worker keeps between requests. */
+    free(fw->refresh_buf);
+    fw->refresh_buf = NULL;
+    free(fw->targeted_head);
+    fw->targeted_head = NULL;
 }
 
 static const char *backend_address(const bc_worker *w)

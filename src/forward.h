@@ -44,7 +44,8 @@ int bc_forward_open(bc_worker *w);
  * as an entry for bc_fill_end. Fills *OUT. */
 void bc_forward_request(bc_worker *w, bc_forwarded *out);
 
-/* Gives back an entry buffer grown past KEEP bytes. */
+/* Gives back an entry buffer grown past KEEP bytes, and the buffers of a
+ * revalidation. */
 void bc_forward_trim(bc_forward *fw, size_t keep);
 
 #endif
