@@ -21,7 +21,9 @@ pc:fcgi:libfcgi-dev pc:hiredis:libhiredis-dev pc:libconfig:libconfig-dev
 pc:check:check pc:nettle:nettle-dev pc:jansson:libjansson-dev
 redis-server:redis-server redis-cli:redis-tools nginx:nginx-light curl:curl
 spawn-fcgi:spawn-fcgi php-cgi:php-cgi apache2:apache2 socat:socat
-strace:strace valgrind:valgrind clang-format:clang-format"
+strace:strace valgrind:valgrind clang-format:clang-format
+uwsgi:uwsgi-core uwsgi_python3:uwsgi-plugin-python3
+django-admin:python3-django"
 
 # have TOOL: whether TOOL (a command or pc:MODULE) is there.
 have() {
