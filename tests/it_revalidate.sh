@@ -333,6 +333,22 @@ c2=$(call_of "$WORK/4b")
     fail "[4 client] the 200 carried call $c2, not newer than $c1"
 ok "[4 client] ... with the backend's new answer"
 
+# The client's own If-None-Match is answered by bocache, as for a HIT:
+# matching the revalidated entry, a 304.
+P=/api/v1/rv/client304
+fetch "$WORK/4c" "$P?etag=%22c5%22&cond=1&cc=max-age%3D1"
+wait_stored "[4 client 304]" "$P"
+wait_stale "[4 client 304]" "$P"
+m0=$(count304)
+fetch "$WORK/4d" "$P?etag=%22c5%22&cond=1&cc=max-age%3D60" -H 'If-None-Match: "c5"'
+assert_eq "inm=\"c5\" ims=- method=GET $((m0 + 1))" "$(last) $(count304)" \
+    "[4 client 304] the revalidation asks with the stored ETag and gets a 304"
+assert_eq "304 0" "$(code "$WORK/4d") $(body "$WORK/4d" | wc -c)" \
+    "[4 client 304] the client's matching If-None-Match gets a 304 from bocache, no body"
+fetch "$WORK/4e" "$P?etag=%22c5%22&cc=max-age%3D60"
+assert_eq "200 HIT $(call_of "$WORK/4c")" "$(code "$WORK/4e") $(xcache "$WORK/4e") $(call_of "$WORK/4e")" \
+    "[4 client 304] then a plain GET is a HIT with the stored body"
+
 # --- 5. a 200 to the revalidation replaces the entry ------------------------------
 P=/api/v1/rv/replace
 fetch "$WORK/5a" "$P?etag=%22r1%22&cond=1&cc=max-age%3D1"
