@@ -482,7 +482,8 @@ static size_t refresh_copy(bc_worker *w, int serve)
 {
     bc_forward *fw = w->fwd;
     bc_refreshed r;
-    bc_stats_add(&w->sh->stats, BC_STAT_REVALIDATED, 1);
+    if (!serve) /* bc_deliver_entry counts what it serves */
+        bc_stats_add(&w->sh->stats, BC_STAT_REVALIDATED, 1);
     if ((!fw->refresh_buf && !(fw->refresh_buf = malloc(BC_REVALIDATE_BUF))) ||
         bc_revalidate_refresh(w->cfg, w->ep, &fw->copy, &fw->head,
                               request_flags(w), bc_wall_ms(), fw->refresh_buf,
