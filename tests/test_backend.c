@@ -15,7 +15,9 @@
  * (Cache-Control, percent-decoded), cookie=1, size=N, sleep_ms=N, tags=a,b,
  * vary=VALUE, location=URI, clocation=URI (Content-Location), etag=V,
  * lm=DATE, hdr=LINE (a header line, up to 4), stderr=1, garbage=1, nohead=1,
- * drop=1, drip_ms=N; see handle() for what each does.
+ * drop=1, drip_ms=N, hold=PATH (the answer waits until the file PATH
+ * exists, at most 30 s: a test holds a request in the backend until it
+ * has seen what it waits for); see handle() for what each does.
  *
  * cond=1 makes the answer conditional (RFC 9110 13.1.1, 13.1.3): when the
  * request's If-None-Match names the etag= value ("*", or one member of its
@@ -71,6 +73,7 @@ struct tweaks {
     int cookie;
     long size;
     long sleep_ms;
+    char hold[PARAM_MAX];
     char tags[PARAM_MAX];
     char vary[PARAM_MAX];
     char location[PARAM_MAX];
@@ -162,6 +165,8 @@ static void parse_query(const char *qs, struct tweaks *t)
             t->size = to_long(value);
         else if (strcmp(name, "sleep_ms") == 0)
             t->sleep_ms = to_long(value);
+        else if (strcmp(name, "hold") == 0)
+            snprintf(t->hold, sizeof(t->hold), "%s", value);
         else if (strcmp(name, "tags") == 0)
             snprintf(t->tags, sizeof(t->tags), "%s", value);
         else if (strcmp(name, "vary") == 0)
@@ -207,6 +212,13 @@ static void sleep_ms(long ms)
     ts.tv_nsec = (ms % 1000) * 1000000L;
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+/* Waits until the file PATH exists, at most 30 s ("" waits not at all). */
+static void hold(const char *path)
+{
+    for (int i = 0; path[0] && i < 6000 && access(path, F_OK) != 0; i++)
+        sleep_ms(5);
 }
 
 static const char *reason(int status)
@@ -444,6 +456,7 @@ static void handle(FCGX_Request *r)
     parse_query(qs, &t);
     body = read_body(r, &body_len);
     sleep_ms(t.sleep_ms);
+    hold(t.hold);
 
     if (t.err_line)
         FCGX_FPrintF(r->err, "test_backend: stderr line for call %lu\n", n);
