@@ -70,21 +70,31 @@ static int hit_headers(bc_worker *w, const bc_entry *e, bc_served as, long age)
 
 /* Answers 304 with the stored lines a 304 carries (RFC 9110 15.4.5),
  * labelled as the entry is (HIT or STALE). */
+/* Appends the lines of E's head whose name KEEP accepts to w->out's
+ * text; 0 or -1. */
+static int add_lines(bc_worker *w, const bc_entry *e,
+                     int (*keep)(const char *name, size_t len))
+{
+    for (const char *p = e->head, *end = e->head + e->head_len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *next = nl ? nl + 1 : end;
+        const char *colon = memchr(p, ':', (size_t)(next - p));
+        if (colon && keep(p, (size_t)(colon - p)) &&
+            bc_fcgi_out_add(&w->out, p, (size_t)(next - p)) < 0)
+            return -1;
+        p = next;
+    }
+    return 0;
+}
+
 static void send_not_modified(bc_worker *w, const bc_entry *e, long age,
                               bc_served as)
 {
     w->out.len = 0;
     static const char status[] = "Status: 304 Not Modified\r\n";
     bc_fcgi_out_add(&w->out, status, sizeof status - 1);
-    for (const char *p = e->head, *end = e->head + e->head_len; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *next = nl ? nl + 1 : end;
-        const char *colon = memchr(p, ':', (size_t)(next - p));
-        if (colon && bc_conditional_keep_header(p, (size_t)(colon - p)))
-            bc_fcgi_out_add(&w->out, p, (size_t)(next - p));
-        p = next;
-    }
-    if (hit_headers(w, e, as, age) == 0)
+    if (add_lines(w, e, bc_conditional_keep_header) == 0 &&
+        hit_headers(w, e, as, age) == 0)
         bc_fcgi_out_send_text(&w->out);
 }
 
@@ -117,24 +127,22 @@ static bc_stat served_stat(bc_served as)
     return BC_STAT_HIT;
 }
 
-/* Serves an entry whose head holds Bocache-Cache-Control lines, which are
- * bocache's alone (RFC 9213): the head is composed without them. */
+/* Whether a stored line named NAME[0..LEN) goes to the client: every one
+ * but Bocache-Cache-Control, which is bocache's alone (RFC 9213). */
+static int not_targeted(const char *name, size_t len)
+{
+    static const char bcc[] = "Bocache-Cache-Control";
+    return len != sizeof bcc - 1 || strncasecmp(name, bcc, len) != 0;
+}
+
+/* Serves an entry whose head holds Bocache-Cache-Control lines: the head
+ * is composed without them. */
 static void deliver_targeted(bc_worker *w, const bc_entry *e, long age,
                              bc_served as)
 {
     w->out.len = 0;
-    for (const char *p = e->head, *end = e->head + e->head_len; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *next = nl ? nl + 1 : end;
-        const char *colon = memchr(p, ':', (size_t)(next - p));
-        static const char bcc[] = "Bocache-Cache-Control";
-        int ours = colon && (size_t)(colon - p) == sizeof bcc - 1 &&
-                   strncasecmp(p, bcc, sizeof bcc - 1) == 0;
-        if (!ours && bc_fcgi_out_add(&w->out, p, (size_t)(next - p)) < 0)
-            return;
-        p = next;
-    }
-    if (hit_headers(w, e, as, age) < 0 || bc_fcgi_out_send_text(&w->out) < 0)
+    if (add_lines(w, e, not_targeted) < 0 || hit_headers(w, e, as, age) < 0 ||
+        bc_fcgi_out_send_text(&w->out) < 0)
         return;
     bc_fcgi_out_put(&w->out, e->body, w->v.head ? 0 : e->body_len);
     if (w->out.npend > 0)
