@@ -33,7 +33,17 @@
  *                     body that starts with digits
  *   silent            closes the connection without answering
  *   close_after       the normal answer, then closes the connection even
- *                     with FCGI_KEEP_CONN */
+ *                     with FCGI_KEEP_CONN
+ *   r304_M            a revalidation whose 304 breaks the protocol: without
+ *                     If-None-Match, the normal answer, clean, with
+ *                     'ETag: "h"' and 'Cache-Control: no-cache' (stored,
+ *                     revalidated on every use); with it, "Status: 304"
+ *                     plus 'X-Reval: 304', broken as M says: overloaded
+ *                     (END_REQUEST with protocolStatus 2), stray_end (a
+ *                     second END_REQUEST), interleave (STDOUT and
+ *                     END_REQUEST of request id 2 after the head) or cut
+ *                     (the connection closes after the head, no
+ *                     END_REQUEST) */
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -70,7 +80,7 @@ typedef struct request {
     uint16_t id;
     int keep;
     char uri[VALUE_MAX], query[VALUE_MAX], method[VALUE_MAX];
-    char partner[VALUE_MAX], key[VALUE_MAX];
+    char partner[VALUE_MAX], key[VALUE_MAX], inm[VALUE_MAX];
 } request;
 
 /* The answer being built, written with one write. */
@@ -137,6 +147,7 @@ static void take_params(request *r, const uint8_t *p, size_t len)
         {"REQUEST_METHOD", offsetof(request, method)},
         {"HTTP_X_PARTNER_ID", offsetof(request, partner)},
         {"HTTP_X_API_KEY", offsetof(request, key)},
+        {"HTTP_IF_NONE_MATCH", offsetof(request, inm)},
     };
     const uint8_t *name, *value;
     size_t nlen, vlen, used;
@@ -264,6 +275,32 @@ static void mode_of(const char *qs, char *out, size_t cap)
 /* What the connection does after the answer went out. */
 enum after { KEEP, CLOSE, LATE_STRAY };
 
+/* mode=r304_M: BODY, clean and revalidatable, or a 304 broken as M. */
+static enum after answer_r304(const request *r, const char *m, const char *body,
+                              answer *a)
+{
+    if (r->inm[0] == '\0') {
+        put_stdout(a, r->id,
+                   HEAD "ETag: \"h\"\r\nCache-Control: no-cache\r\n\r\n");
+        put_stdout(a, r->id, body);
+        put_end(a, r->id, 0);
+        return KEEP;
+    }
+    put_stdout(a, r->id,
+               "Status: 304 Not Modified\r\nETag: \"h\"\r\n"
+               "X-Reval: 304\r\n\r\n");
+    if (strcmp(m, "cut") == 0)
+        return CLOSE;
+    if (strcmp(m, "interleave") == 0) {
+        put_stdout(a, OTHER_ID, "LEAK from another request\n");
+        put_end(a, OTHER_ID, 0);
+    }
+    put_end(a, r->id, strcmp(m, "overloaded") == 0 ? 2 : 0);
+    if (strcmp(m, "stray_end") == 0)
+        put_end(a, r->id, 0);
+    return KEEP;
+}
+
 static enum after answer_request(const request *r, answer *a)
 {
     char mode[64], body[6 * VALUE_MAX];
@@ -286,6 +323,8 @@ static enum after answer_request(const request *r, answer *a)
              "hostile call=%lu mode=%s method=%s partner=%s key=%s uri=%s\n", n,
              m, r->method, r->partner, r->key, r->uri);
 
+    if (strncmp(m, "r304_", 5) == 0)
+        return answer_r304(r, m + 5, body, a);
     if (strcmp(m, "silent") == 0)
         return CLOSE;
     if (strcmp(m, "overloaded") == 0) {

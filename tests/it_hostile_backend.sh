@@ -8,7 +8,8 @@
 #     receives another request's bytes or another caller's body, nothing
 #     unclean is stored, a stray END_REQUEST does not shift the answers
 #     that follow, a POST is executed once when the backend closed the kept
-#     connection, OVERLOADED is not stored.
+#     connection, OVERLOADED is not stored, a 304 to a revalidation whose
+#     exchange is unclean serves the stored copy and refreshes nothing.
 # [2] two bocache processes (4 workers each) in front of one php-cgi with
 #     PHP_FCGI_CHILDREN=4, keepalive false: distinct requests through both
 #     answer promptly (each its own 5 s bound).
@@ -74,6 +75,7 @@ not_stored() {
 }
 
 start_redis
+redis_open
 start_hostile
 
 # run_hostile KEEPALIVE: every mode through one bocache worker.
@@ -186,6 +188,43 @@ run_hostile() {
     own cp A "keepalive=$ka POST after the backend closed the kept connection"
     assert_eq $((before + 1)) "$(h count)" \
         "keepalive=$ka POST after the backend closed the kept connection: executed once"
+
+    # A revalidation whose 304 breaks the protocol (hostile_backend's
+    # r304_M modes): the client gets the copy that the 304 confirmed,
+    # never another request's bytes, and the entry is not refreshed on
+    # the word of an unclean exchange.
+    local m R key c1
+    for m in overloaded stray_end interleave cut; do
+        R="$U/r304_$m?mode=r304_$m"
+        hreq "r$m.1" A "$R"
+        assert_eq 200 "$(status "$WORK/r$m.1")" "keepalive=$ka r304_$m: the first answer is a 200"
+        c1=$(call_of_h "r$m.1")
+        wait_key "bocache:*:$U/r304_$m*" || fail "keepalive=$ka r304_$m: the first answer was not stored"
+        key=$(redis_keys "bocache:*:$U/r304_$m*")
+        for i in 2 3; do
+            # An unclean exchange leaves a transient pass marker (SPEC 6:
+            # its waiters are released at once); the next revalidation
+            # comes once it is gone.
+            wait_until 5 eval "! lease_held '$key'" ||
+                fail "keepalive=$ka r304_$m: the pass marker stayed"
+            before=$(h count)
+            hreq "r$m.$i" A "$R"
+            assert_eq $((before + 1)) "$(h count)" \
+                "keepalive=$ka r304_$m, use $i: no-cache revalidates at the backend"
+            assert_eq "200 $c1" "$(status "$WORK/r$m.$i") $(call_of_h "r$m.$i")" \
+                "keepalive=$ka r304_$m, use $i: the stored copy is served"
+            assert_match 'fwd-status=304' "$(cache_status "$WORK/r$m.$i")" \
+                "keepalive=$ka r304_$m, use $i: Cache-Status says the backend answered 304"
+        done
+        # One worker: use 2's store, had there been one, is done before
+        # use 3 was read.
+        if entry_has "$key" "X-Reval"; then
+            fail "keepalive=$ka r304_$m: the unclean 304 refreshed the stored entry"
+        fi
+        entry_has "$key" "hostile call=$c1 " ||
+            fail "keepalive=$ka r304_$m: the stored entry is no longer the first answer"
+        ok "keepalive=$ka r304_$m: the entry is the first answer, not refreshed"
+    done
 
     alive "$BOCACHE_PID" || fail "bocache died"
     stop_bocache
