@@ -8,7 +8,7 @@
 # and lifetime and the client gets the stored status and body; a 200
 # replaces the entry. Also: no-cache entries revalidated on every use, 20
 # concurrent requests making one revalidation (waiting, or STALE within
-# stale_ttl), must-revalidate never STALE, a HEAD refreshing the head, the
+# stale_ttl; also through two gateway processes), must-revalidate never STALE, a HEAD refreshing the head, the
 # stale entry on a backend 500, the revalidated counter on the status
 # page; and the same against real applications that answer 304
 # themselves: php-cgi running tests/revalidate.php and Django's
@@ -42,8 +42,24 @@ cp "$top_srcdir/tests/revalidate.php" "$WORK/www/revalidate.php"
 TMPDIR=$WORK
 export TMPDIR
 
+# /api/v1/rv/pair/ goes round-robin to two gateway processes on one Redis;
+# X-Upstream says which one answered.
+nginx_http() {
+    cat <<HTTP
+    upstream bocache_pair {
+        server unix:$BOCACHE_SOCK;
+        server unix:$BOCACHE_SOCK2;
+    }
+HTTP
+}
+
 nginx_locations() {
     cat <<LOC
+        location /api/v1/rv/pair/ {
+            include $FASTCGI_PARAMS;
+            fastcgi_pass bocache_pair;
+            add_header X-Upstream \$upstream_addr always;
+        }
         location /api/ {
             include $FASTCGI_PARAMS;
             fastcgi_pass unix:$BOCACHE_SOCK;
@@ -223,6 +239,7 @@ write_config workers=24 redis.timeout_ms=2000 cache.lock_timeout_ms=5000 \
     'status_path="/bocache/status"' 'status_allow=["127.0.0.1"]' \
     endpoint="$EP_RV" endpoint="$EP_RVS"
 start_bocache
+start_bocache2
 start_nginx /api/v1/rv/ready
 
 # --- 1. a stale entry with an ETag: the backend's 304 refreshes it ---------------
@@ -423,6 +440,42 @@ assert_eq "$((n0 + 1)) $((m0 + 1))" "$(backend_count) $(count304)" \
 t=$(tally c7 20)
 assert_eq 20 "$(printf '%s\n' "$t" | awk -v c="$c1" '$2 == 200 && ($3 == "HIT" || $3 == "MISS") && $4 == c { n += $1 } END { print n + 0 }')" \
     "[7 concurrent no-cache] all 20 got 200 with the stored body (call $c1): $(printf '%s' "$t" | tr '\n' ',')"
+
+# --- 7b. the same through two gateway processes: one revalidation for both ---------
+P=/api/v1/rv/pair/nc20
+fetch "$WORK/7ba" "$P?etag=%22p20%22&cond=1&cc=no-cache"
+c1=$(call_of "$WORK/7ba")
+wait_stored "[7b two gateways]" "$P"
+n0=$(backend_count)
+m0=$(count304)
+w0=$(counter lock_waits)
+H=$WORK/hold7b
+for i in $(seq 1 20); do
+    cspawn "$WORK/c7b.$i" "$P?etag=%22p20%22&cond=1&cc=no-cache&hold=$H"
+done
+release
+wait_until 20 waiting19 || {
+    touch "$H"
+    fail "[7b two gateways] $(($(counter lock_waits) - w0)) requests waited for the revalidation, not 19"
+}
+touch "$H"
+reap
+assert_eq "$((n0 + 1)) $((m0 + 1))" "$(backend_count) $(count304)" \
+    "[7b two gateways] 20 concurrent GETs through two processes made one backend request, a 304"
+t=$(tally c7b 20)
+assert_eq 20 "$(printf '%s\n' "$t" | awk -v c="$c1" '$2 == 200 && ($3 == "HIT" || $3 == "MISS") && $4 == c { n += $1 } END { print n + 0 }')" \
+    "[7b two gateways] all 20 got 200 with the stored body (call $c1): $(printf '%s' "$t" | tr '\n' ',')"
+g1=0 g2=0
+for i in $(seq 1 20); do
+    case $(header X-Upstream "$WORK/c7b.$i") in
+    "unix:$BOCACHE_SOCK") g1=$((g1 + 1)) ;;
+    "unix:$BOCACHE_SOCK2") g2=$((g2 + 1)) ;;
+    esac
+done
+[ "$g1" -gt 0 ] && [ "$g2" -gt 0 ] && [ $((g1 + g2)) = 20 ] || {
+    fail "[7b two gateways] answers by gateway 1 and 2: $g1 and $g2, of 20"
+}
+ok "[7b two gateways] both gateway processes answered ($g1 and $g2 of 20)"
 
 # --- 8. 20 concurrent requests on a stale entry within stale_ttl ---------------------
 P=/api/v1/rvs/st20
