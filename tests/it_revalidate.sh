@@ -8,9 +8,10 @@
 # and lifetime and the client gets the stored status and body; a 200
 # replaces the entry. Also: no-cache entries revalidated on every use, 20
 # concurrent requests making one revalidation (waiting, or STALE within
-# stale_ttl; also through two gateway processes), must-revalidate never STALE, a HEAD refreshing the head, the
-# stale entry on a backend 500, the revalidated counter on the status
-# page; and the same against real applications that answer 304
+# stale_ttl; also through two gateway processes), a reload in the middle
+# of a revalidation, must-revalidate never STALE, a HEAD refreshing the
+# head, the stale entry on a backend 500, the revalidated counter on the
+# status page; and the same against real applications that answer 304
 # themselves: php-cgi running tests/revalidate.php and Django's
 # ConditionalGetMiddleware (tests/django_app) under uWSGI over FastCGI.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/setup"
@@ -476,6 +477,37 @@ done
     fail "[7b two gateways] answers by gateway 1 and 2: $g1 and $g2, of 20"
 }
 ok "[7b two gateways] both gateway processes answered ($g1 and $g2 of 20)"
+
+# --- 7c. a reload (SIGHUP) while a revalidation is in the backend -------------------
+P=/api/v1/rv/reload
+fetch "$WORK/7ca" "$P?etag=%22h1%22&cond=1&cc=no-cache&hdr=X-Version:%201"
+c1=$(call_of "$WORK/7ca")
+wait_stored "[7c reload]" "$P"
+n0=$(backend_count)
+r0=$(grep -c "reloaded" "$BOCACHE_LOG" || true)
+H=$WORK/hold7c
+cspawn "$WORK/c7c" "$P?etag=%22h1%22&cond=1&cc=no-cache&hdr304=X-Version:%202&hold=$H"
+release
+in_backend() { [ "$(backend_count)" -gt "$n0" ]; }
+wait_until 10 in_backend || {
+    touch "$H"
+    fail "[7c reload] the revalidation did not reach the backend"
+}
+kill -HUP "$BOCACHE_PID"
+reloaded() { [ "$(grep -c "reloaded" "$BOCACHE_LOG")" -gt "$r0" ]; }
+wait_until 10 reloaded || {
+    touch "$H"
+    fail "[7c reload] no 'reloaded' line after SIGHUP"
+}
+touch "$H"
+reap
+assert_eq "200 MISS $c1 2" "$(code "$WORK/c7c") $(xcache "$WORK/c7c") $(call_of "$WORK/c7c") $(header X-Version "$WORK/c7c")" \
+    "[7c reload] the revalidation begun before the reload ends after it: the stored body with the 304's X-Version"
+assert_match 'fwd-status=304' "$(cache_status "$WORK/c7c")" "[7c reload] ... answered by the backend's 304"
+stored_v2() { entry_has "$(key_of "$P")" "X-Version: 2"; }
+wait_until 5 stored_v2 || fail "[7c reload] the refreshed head was not stored"
+ok "[7c reload] the refreshed head is stored"
+alive "$BOCACHE_PID" || fail "[7c reload] bocache died"
 
 # --- 8. 20 concurrent requests on a stale entry within stale_ttl ---------------------
 P=/api/v1/rvs/st20
