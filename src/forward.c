@@ -24,6 +24,8 @@ struct bc_forward {
     int use_stale;    /* serve the stale entry instead of the backend's error */
     int revalidating; /* the fill asks with the kept copy's validators */
     int not_modified; /* ... and the backend answered 304: the copy stands */
+    int asked_again;  /* that 304 named another representation: the
+                         request went again, without validators */
     int targeted;     /* the entry's head keeps Bocache-Cache-Control */
     bc_verdict verdict;     /* the head's, when judged */
     long content_length;    /* declared by the head, -1 when none */
@@ -221,9 +223,9 @@ static int send_head(bc_worker *w)
             return -1;
     }
     const char *detail = bc_reason_token(w->reason);
-    const char *fwd = fw->revalidating            ? "fwd=stale"
-                      : bc_fill_keyed(w->outcome) ? "fwd=miss"
-                                                  : "fwd=bypass";
+    const char *fwd = fw->revalidating || fw->asked_again ? "fwd=stale"
+                      : bc_fill_keyed(w->outcome)         ? "fwd=miss"
+                                                          : "fwd=bypass";
     if (bc_deliver_begin_headers(w, bc_fill_xcache(w->outcome)) < 0 ||
         bc_fcgi_out_str(&w->out, fwd) < 0 ||
         (detail && (bc_fcgi_out_str(&w->out, "; detail=") < 0 ||
@@ -516,6 +518,57 @@ static void log_backend_failure(bc_worker *w, bc_backend_status st)
                    backend_address(w), bc_fcgi_client_error(fw->backend));
 }
 
+/* Clears what one exchange with the backend found out. */
+static void begin_exchange(bc_forward *fw)
+{
+    fw->head_done = 0;
+    fw->bad_head = 0;
+    fw->use_stale = 0;
+    fw->not_modified = 0;
+    fw->targeted = 0;
+    memset(&fw->verdict, 0, sizeof fw->verdict);
+    fw->content_length = -1;
+    fw->head_fill = 0;
+    fw->stored_head_len = 0;
+    fw->tags_len = 0;
+    fw->body_len = 0;
+}
+
+/* Whether the client sent a request body, which the exchange has read. */
+static int has_body(const bc_worker *w)
+{
+    const char *cl = FCGX_GetParam("CONTENT_LENGTH", w->req.envp);
+    return cl && cl[0] && strcmp(cl, "0") != 0;
+}
+
+static size_t exchange(bc_worker *w);
+
+/* The backend's 304 is about another representation than the copy (RFC
+ * 9111 4.3.4: it must not refresh it), so the copy is not what the
+ * backend has now: the request goes again, as the client sent it, and
+ * its answer is served and fills the entry. A request whose body was
+ * read cannot be sent again: 502. */
+static size_t ask_again(bc_worker *w)
+{
+    bc_forward *fw = w->fwd;
+    bc_log_limited(&w->sh->backend_log, BC_LOG_WARN,
+                   "backend %s: a 304 to a revalidation named another ETag "
+                   "or Last-Modified than the stored response; %s",
+                   backend_address(w),
+                   has_body(w) ? "answered 502 (the request body is gone)"
+                               : "asked again without validators");
+    if (has_body(w)) {
+        fw->storable = 0;
+        w->reason = BC_REASON_MALFORMED;
+        bc_deliver_error(w, 502, "Bad Gateway");
+        return 0;
+    }
+    begin_exchange(fw);
+    fw->revalidating = 0;
+    fw->asked_again = 1;
+    return exchange(w);
+}
+
 /* Forwards the request; returns the encoded entry size when the response
  * should be stored after the request is finished, else 0. */
 static size_t exchange(bc_worker *w)
@@ -583,6 +636,8 @@ static size_t exchange(bc_worker *w)
             w->out.cut = 1;
         return 0;
     }
+    if (fw->not_modified && !bc_revalidate_selects(&fw->vals, &fw->head))
+        return ask_again(w);
     if (fw->not_modified)
         return refresh_copy(w, 1);
     /* A HEAD's 200 that describes the copy refreshes its headers (RFC
@@ -601,20 +656,11 @@ void bc_forward_request(bc_worker *w, bc_forwarded *out)
     bc_forward *fw = w->fwd;
     /* Only the filler's response may be stored. */
     fw->storable = w->outcome == BC_FILL_FILL;
-    fw->head_done = 0;
-    fw->bad_head = 0;
-    fw->use_stale = 0;
-    fw->not_modified = 0;
-    fw->targeted = 0;
+    begin_exchange(fw);
+    fw->asked_again = 0;
     fw->revalidating = w->outcome == BC_FILL_FILL &&
                        bc_fill_copy(w->fill, &fw->copy) &&
                        bc_revalidate_validators(&fw->copy, &fw->vals);
-    memset(&fw->verdict, 0, sizeof fw->verdict);
-    fw->content_length = -1;
-    fw->head_fill = 0;
-    fw->stored_head_len = 0;
-    fw->tags_len = 0;
-    fw->body_len = 0;
     size_t entry_len = exchange(w);
     out->head = fw->head_done ? &fw->head : NULL;
     out->entry = fw->entry;

@@ -38,6 +38,39 @@ int bc_revalidate_matches(const bc_validators *v, const bc_response_head *fresh,
            same(v->lm, v->lm_len, bc_response_find(fresh, "Last-Modified"));
 }
 
+/* Whether the entity-tag S[0..N) is weak ("W/" in front). */
+static int weak_tag(const char *s, size_t n)
+{
+    return n >= 2 && s[0] == 'W' && s[1] == '/';
+}
+
+/* RFC 9110 8.8.3.2: strong comparison when A is strong (then B must be
+ * strong and equal), else weak comparison (the opaque tags equal). */
+static int tag_selects(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (!weak_tag(a, alen))
+        return !weak_tag(b, blen) && alen == blen && memcmp(a, b, alen) == 0;
+    a += 2;
+    alen -= 2;
+    if (weak_tag(b, blen)) {
+        b += 2;
+        blen -= 2;
+    }
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+int bc_revalidate_selects(const bc_validators *v, const bc_response_head *fresh)
+{
+    const bc_header *etag = bc_response_find(fresh, "ETag");
+    if (etag)
+        return v->etag &&
+               tag_selects(etag->value, etag->value_len, v->etag, v->etag_len);
+    const bc_header *lm = bc_response_find(fresh, "Last-Modified");
+    if (lm)
+        return v->lm && same(v->lm, v->lm_len, lm);
+    return 1;
+}
+
 /* Parses the stored-form head HEAD[0..LEN) (room for 2 more bytes after
  * it) as a response head into *OUT. */
 static int parse_stored(char *head, size_t len, bc_response_head *out)

@@ -32,6 +32,18 @@ int bc_revalidate_validators(const bc_entry *e, bc_validators *v);
 int bc_revalidate_matches(const bc_validators *v, const bc_response_head *fresh,
                           size_t body_len);
 
+/* Whether FRESH, the backend's 304 to a revalidation with V, is about
+ * the stored response (RFC 9111 4.3.4): an ETag it carries names the
+ * stored one (a strong ETag by strong comparison, a weak one by weak
+ * comparison); else a Last-Modified it carries is the stored one byte for
+ * byte; a 304 with neither answers the question it was asked and selects
+ * the stored response too (RFC 9111 selects it only when the stored one
+ * has no validator either; bocache asked with the stored validators).
+ * Zero means the 304 names another representation: the copy is not what
+ * the backend has, and must not be refreshed by it. */
+int bc_revalidate_selects(const bc_validators *v,
+                          const bc_response_head *fresh);
+
 /* What a refresh made of a kept copy. */
 typedef struct bc_refreshed {
     bc_verdict verdict; /* the updated head's, judged as a response of the

@@ -122,6 +122,46 @@ START_TEST(head_match)
 }
 END_TEST
 
+/* Whether the 304 TEXT selects the entry whose head is HEAD. */
+static int selects(const char *head, const char *text)
+{
+    bc_validators v;
+    bc_entry e = entry(head);
+    bc_revalidate_validators(&e, &v);
+    parse_fresh(text);
+    return bc_revalidate_selects(&v, fresh);
+}
+
+START_TEST(a_304_selects_the_stored_response)
+{
+    const char *lm = "Last-Modified: Mon, 13 Nov 2023 10:00:00 GMT\r\n";
+    const char *lm2 = "Last-Modified: Mon, 13 Nov 2023 10:00:01 GMT\r\n\r\n";
+    /* Strong ETags: strong comparison. */
+    ck_assert(selects("ETag: \"a\"\r\n", "ETag: \"a\"\r\n\r\n"));
+    ck_assert(!selects("ETag: \"a\"\r\n", "ETag: \"b\"\r\n\r\n"));
+    ck_assert(!selects("ETag: W/\"a\"\r\n", "ETag: \"a\"\r\n\r\n"));
+    ck_assert(!selects("ETag: \"a\"\r\n", "ETag: \"ab\"\r\n\r\n"));
+    /* A weak ETag in the 304: weak comparison. */
+    ck_assert(selects("ETag: W/\"a\"\r\n", "ETag: W/\"a\"\r\n\r\n"));
+    ck_assert(selects("ETag: \"a\"\r\n", "ETag: W/\"a\"\r\n\r\n"));
+    ck_assert(!selects("ETag: W/\"a\"\r\n", "ETag: W/\"b\"\r\n\r\n"));
+    ck_assert(!selects("ETag: \"W/\"\r\n", "ETag: W/\r\n\r\n"));
+    /* The ETag decides, even when the Last-Modified differs. */
+    ck_assert(selects("ETag: \"a\"\r\nLast-Modified: x\r\n",
+                      "ETag: \"a\"\r\nLast-Modified: y\r\n\r\n"));
+    /* An ETag where the stored response has none names another one. */
+    ck_assert(!selects(lm, "ETag: \"a\"\r\n\r\n"));
+    /* Last-Modified alone: byte for byte. */
+    ck_assert(
+        selects(lm, "Last-Modified: Mon, 13 Nov 2023 10:00:00 GMT\r\n\r\n"));
+    ck_assert(!selects(lm, lm2));
+    ck_assert(!selects("ETag: \"a\"\r\n", lm2));
+    /* A 304 with no validator answers what it was asked. */
+    ck_assert(selects("ETag: \"a\"\r\n", "Cache-Control: max-age=60\r\n\r\n"));
+    ck_assert(selects(lm, "Status: 304 Not Modified\r\n\r\n"));
+}
+END_TEST
+
 START_TEST(refresh_updates_head_and_lifetime)
 {
     bc_entry e = entry("Status: 200 OK\r\nCache-Control: max-age=60\r\n"
@@ -233,6 +273,7 @@ Suite *revalidate_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, validators);
     tcase_add_test(tc, head_match);
+    tcase_add_test(tc, a_304_selects_the_stored_response);
     tcase_add_test(tc, refresh_updates_head_and_lifetime);
     tcase_add_test(tc, refresh_counts_age_but_does_not_store_it);
     tcase_add_test(tc, refresh_judges_the_merged_head);

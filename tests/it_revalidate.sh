@@ -24,7 +24,7 @@ CTL=$top_builddir/bocache-ctl
 # be asked for with another ETag, another Cache-Control, cond=0 or a 500:
 # each section has a path of its own. /api/v1/rv/ has no stale window,
 # /api/v1/rvs/ 30 s.
-KNOBS='ignore_params = ["cond", "etag", "lm", "cc", "hdr", "hdr304", "sleep_ms", "hold", "status"];'
+KNOBS='ignore_params = ["cond", "etag", "lm", "cc", "hdr", "hdr304", "etag304", "lm304", "sleep_ms", "hold", "status"];'
 EP_RV="{ path = \"/api/v1/rv/\"; match = \"prefix\"; key_type = \"none\"; ttl = 300; stale_ttl = 0; $KNOBS }"
 EP_RVS="{ path = \"/api/v1/rvs/\"; match = \"prefix\"; key_type = \"none\"; ttl = 300; stale_ttl = 30; $KNOBS }"
 
@@ -392,6 +392,43 @@ wait_until 5 entry_has "$(key_of "$P")" "call=$c2 " ||
 fetch "$WORK/5c" "$P?etag=%22r2%22&cond=1&cc=max-age%3D60"
 assert_eq "HIT $c2 \"r2\"" "$(xcache "$WORK/5c") $(call_of "$WORK/5c") $(header ETag "$WORK/5c")" \
     "[5 replace] the next GET is a HIT with the new body and ETag"
+
+# --- 5b. a 304 that names another representation: asked again, never refreshing ----
+# RFC 9111 4.3.4: a 304 whose ETag (or, without one, Last-Modified) is not
+# the stored response's must not refresh it; the copy is not what the
+# backend has, so the request goes again without validators.
+for kind in etag lm; do
+    P=/api/v1/rv/other-$kind
+    if [ "$kind" = etag ]; then
+        V="etag=%22o1%22"
+        OTHER="etag304=%22o2%22"
+    else
+        V="lm=$LMQ"
+        OTHER="lm304=Wed,%2016%20Nov%202022%2008:12:31%20GMT"
+    fi
+    fetch "$WORK/5o$kind.a" "$P?$V&cond=1&cc=max-age%3D1"
+    c1=$(call_of "$WORK/5o$kind.a")
+    wait_stored "[5b other $kind]" "$P"
+    wait_stale "[5b other $kind]" "$P"
+    n0=$(backend_count)
+    m0=$(count304)
+    fetch "$WORK/5o$kind.b" "$P?$V&$OTHER&cond=1&cc=max-age%3D60&hdr304=X-Refreshed:%20yes"
+    assert_eq "$((n0 + 2)) $((m0 + 1))" "$(backend_count) $(count304)" \
+        "[5b other $kind] two backend requests: the revalidation (304) and the request again"
+    assert_eq "inm=- ims=- method=GET" "$(last)" \
+        "[5b other $kind] the request went again without validators"
+    c2=$(call_of "$WORK/5o$kind.b")
+    assert_eq "200 MISS $((n0 + 2)) " \
+        "$(code "$WORK/5o$kind.b") $(xcache "$WORK/5o$kind.b") $c2 $(header X-Refreshed "$WORK/5o$kind.b")" \
+        "[5b other $kind] the client gets the backend's 200 (call $c2, not the copy's $c1), not the 304's fields"
+    assert_eq "bocache; fwd=stale" "$(cache_status "$WORK/5o$kind.b")" \
+        "[5b other $kind] Cache-Status: fwd=stale, no fwd-status=304"
+    wait_until 5 entry_has "$(key_of "$P")" "call=$c2 " ||
+        fail "[5b other $kind] the backend's 200 (call $c2) did not replace the entry"
+    ok "[5b other $kind] the backend's 200 replaced the entry"
+done
+assert_match "a 304 to a revalidation named another ETag or Last-Modified" \
+    "$(grep -m 1 'named another' "$BOCACHE_LOG")" "[5b] the gateway logs why it asked again"
 
 # --- 6. no-cache: stored, revalidated before every use ------------------------------
 P=/api/v1/rv/nocache

@@ -26,7 +26,10 @@
  * answer is "Status: 304 Not Modified" with the Cache-Control, Vary,
  * Content-Location, ETag, Last-Modified and hdr= lines a 200 would carry,
  * and the hdr304=LINE lines (up to 4, sent on a 304 only, each in place of
- * the hdr= lines of its name), and no body and no Content-Length. A test that
+ * the hdr= lines of its name), and no body and no Content-Length;
+ * etag304=V and lm304=DATE put another ETag or Last-Modified on the 304
+ * than the ones it was matched by (a 304 about another representation). A
+ * test that
  * needs one entry answered differently over time (a new ETag, cond=0 for a 200
  * to a revalidation) lists those knobs in its endpoint's ignore_params, so the
  * key stays the same.
@@ -84,6 +87,8 @@ struct tweaks {
     int nhdr;
     int cond;
     char hdr304[4][PARAM_MAX]; /* hdr304=Name:%20value, on a 304 only */
+    char etag304[PARAM_MAX];   /* the 304's ETag instead of etag= */
+    char lm304[PARAM_MAX];     /* the 304's Last-Modified instead of lm= */
     int nhdr304;
     int err_line;
     int garbage;
@@ -181,6 +186,10 @@ static void parse_query(const char *qs, struct tweaks *t)
             snprintf(t->lm, sizeof(t->lm), "%s", value);
         else if (strcmp(name, "hdr") == 0 && t->nhdr < 4)
             snprintf(t->hdr[t->nhdr++], sizeof(t->hdr[0]), "%s", value);
+        else if (strcmp(name, "etag304") == 0)
+            snprintf(t->etag304, sizeof(t->etag304), "%s", value);
+        else if (strcmp(name, "lm304") == 0)
+            snprintf(t->lm304, sizeof(t->lm304), "%s", value);
         else if (strcmp(name, "cond") == 0)
             t->cond = to_long(value) != 0;
         else if (strcmp(name, "hdr304") == 0 && t->nhdr304 < 4)
@@ -421,10 +430,12 @@ static void answer_304(FCGX_Request *r, const struct tweaks *t)
         FCGX_FPrintF(r->out, "Vary: %s\r\n", t->vary);
     if (t->clocation[0] != '\0')
         FCGX_FPrintF(r->out, "Content-Location: %s\r\n", t->clocation);
-    if (t->etag[0] != '\0')
-        FCGX_FPrintF(r->out, "ETag: %s\r\n", t->etag);
-    if (t->lm[0] != '\0')
-        FCGX_FPrintF(r->out, "Last-Modified: %s\r\n", t->lm);
+    if (t->etag[0] != '\0' || t->etag304[0] != '\0')
+        FCGX_FPrintF(r->out, "ETag: %s\r\n",
+                     t->etag304[0] != '\0' ? t->etag304 : t->etag);
+    if (t->lm[0] != '\0' || t->lm304[0] != '\0')
+        FCGX_FPrintF(r->out, "Last-Modified: %s\r\n",
+                     t->lm304[0] != '\0' ? t->lm304 : t->lm);
     for (int i = 0; i < t->nhdr; i++)
         if (!replaced_on_304(t, t->hdr[i]))
             FCGX_FPrintF(r->out, "%s\r\n", t->hdr[i]);

@@ -8,7 +8,10 @@
  * in order; every 304 line of a name it may replace comes out; Status,
  * Content-Length and the skipped names never come from the 304; and the
  * refreshed entry's head is the merge without Age, with the copy's
- * status, tags and body. */
+ * status, tags and body. Whether the 304 selects the stored response
+ * (bc_revalidate_selects): always without validators, never with an ETag
+ * (or, without one, a Last-Modified) the stored head lacks, always with the
+ * stored ETag byte for byte. */
 #include <string.h>
 #include <strings.h>
 
@@ -157,6 +160,25 @@ static void check_refreshed(const char *stored, size_t slen)
         FUZZ_CHECK((long)r.entry.ttl <= (long)ep.ttl);
 }
 
+static void check_selects(const char *stored, size_t slen)
+{
+    bc_entry e = {.head = stored, .head_len = slen};
+    bc_validators v;
+    bc_revalidate_validators(&e, &v);
+    int s = bc_revalidate_selects(&v, &fresh);
+    const bc_header *etag = bc_response_find(&fresh, "ETag");
+    const bc_header *lm = bc_response_find(&fresh, "Last-Modified");
+    if (!etag && !lm)
+        FUZZ_CHECK(s);
+    if (etag && !v.etag)
+        FUZZ_CHECK(!s);
+    if (!etag && lm && !v.lm)
+        FUZZ_CHECK(!s);
+    if (etag && v.etag && etag->value_len == v.etag_len &&
+        memcmp(etag->value, v.etag, v.etag_len) == 0)
+        FUZZ_CHECK(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char fresh_text[HEAD_MAX + 4];
@@ -177,5 +199,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_merge((const char *)data, slen, NULL);
     check_merge((const char *)data, slen, skip);
     check_refreshed((const char *)data, slen);
+    check_selects((const char *)data, slen);
     return 0;
 }
