@@ -551,13 +551,14 @@ static size_t exchange(bc_worker *w);
 static size_t ask_again(bc_worker *w)
 {
     bc_forward *fw = w->fwd;
+    int gone = has_body(w);
     bc_log_limited(&w->sh->backend_log, BC_LOG_WARN,
                    "backend %s: a 304 to a revalidation named another ETag "
                    "or Last-Modified than the stored response; %s",
                    backend_address(w),
-                   has_body(w) ? "answered 502 (the request body is gone)"
-                               : "asked again without validators");
-    if (has_body(w)) {
+                   gone ? "answered 502 (the request body is gone)"
+                        : "asked again without validators");
+    if (gone) {
         fw->storable = 0;
         w->reason = BC_REASON_MALFORMED;
         bc_deliver_error(w, 502, "Bad Gateway");
